@@ -1,0 +1,103 @@
+"""Alerting salespeople that a task opened, is still unclaimed, or needs a manager.
+
+Through the same providers as customer messages: e-mail when SendGrid is configured, else
+SMS when Twilio is and the salesperson has a number, else a log line (outbox mode). Alerts
+carry task and lead ids and the task's (possibly blind) summary: never customer data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Literal
+
+import structlog
+from temporalio import activity
+
+from activities.providers.base import OutboundMessage, Provider
+from activities.senders import Senders
+from leads.config import Config, Dealer, Salesperson
+from leads.models import Channel, Strict, TaskKind
+
+AlertStage = Literal["open", "remind", "escalate", "reply"]
+
+log = structlog.get_logger(__name__)
+
+_HEADLINES: dict[AlertStage, str] = {
+    "open": "New {kind} task",
+    "remind": "Still unclaimed: {kind} task",
+    "escalate": "Escalation — unclaimed {kind} task",
+    "reply": "The customer answered on open {kind} task",
+}
+
+
+class AlertRequest(Strict):
+    dealer_id: str
+    task_id: str
+    lead_id: str
+    kind: TaskKind
+    stage: AlertStage
+    summary: str
+
+
+class AlertResult(Strict):
+    recipients: list[str]
+    via: str
+
+
+def recipients(dealer: Dealer, stage: AlertStage) -> list[Salesperson]:
+    """Escalations go to managers; everything else to the whole sales team."""
+    if stage == "escalate":
+        managers = [p for p in dealer.salespeople if p.role == "manager"]
+        return managers or list(dealer.salespeople)
+    return list(dealer.salespeople)
+
+
+class AlertActivities:
+    def __init__(self, config: Config, senders: Senders) -> None:
+        self._config = config
+        self._senders = senders
+
+    def _route(self, person: Salesperson) -> tuple[Provider, Channel, str] | None:
+        if self._senders.email is not None and person.email:
+            return self._senders.email, Channel.EMAIL, person.email
+        if self._senders.messaging is not None and person.phone:
+            return self._senders.messaging, Channel.SMS, person.phone
+        return None
+
+    @activity.defn(name="alert_salespeople")
+    async def alert_salespeople(self, request: AlertRequest) -> AlertResult:
+        dealer = self._config.dealer(request.dealer_id)
+        headline = _HEADLINES[request.stage].format(kind=request.kind.value.replace("_", " "))
+        text = f"{headline}: {request.summary} ({request.task_id})"
+        people = recipients(dealer, request.stage)
+        via = "log"
+        for person in people:
+            route = self._route(person)
+            if route is None:
+                continue
+            provider, channel, address = route
+            via = channel.value
+            message = OutboundMessage(
+                lead_id=request.lead_id,
+                dealer_id=dealer.id,
+                touch=0,  # not a cadence touch
+                channel=channel,
+                to=address,
+                from_address=dealer.email_from
+                if channel is Channel.EMAIL
+                else dealer.sms_from or "",
+                from_name="Blanco",
+                subject=headline if channel is Channel.EMAIL else None,
+                text=text,
+            )
+            await asyncio.to_thread(provider.send, message)
+        log.info(
+            "salesperson_alert",
+            task_id=request.task_id,
+            lead_id=request.lead_id,
+            stage=request.stage,
+            kind=request.kind.value,
+            recipients=[p.id for p in people],
+            via=via,
+        )
+        return AlertResult(recipients=[p.id for p in people], via=via)

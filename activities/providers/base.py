@@ -1,0 +1,58 @@
+"""What every provider receives and how it reports failure.
+
+A provider sends one message and returns the provider's message id. It raises
+`PermanentDeliveryError` when retrying can never help for this address (the workflow then
+moves to the next channel), `ProviderRejected` when the provider refused for a reason that is
+ours, not the customer's (bad credentials, misconfiguration: no retry, channel kept), and any
+other exception for transient trouble (429, 5xx, timeouts), which Temporal retries with backoff.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from leads.models import Channel
+
+
+class OutboundMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lead_id: str
+    dealer_id: str
+    touch: int  # 1-based cadence step
+    channel: Channel
+    to: str  # e-mail address, E.164 number, or the platform's reply_url
+    from_address: str  # email_from, sms_from or whatsapp_from of the dealer
+    from_name: str | None = None  # the dealer's name, for e-mail
+    subject: str | None = None  # e-mail only
+    text: str
+    html: str | None = None  # e-mail only
+    reply_to: str | None = None  # reply+<token>@reply_domain
+    unsubscribe_url: str | None = None
+    whatsapp_content_sid: str | None = None  # approved template, outside the 24h window
+    whatsapp_content_variables: dict[str, str] | None = None
+
+    @property
+    def touch_key(self) -> str:
+        """Identifies this send to providers and callbacks; carries no personal data."""
+        return f"{self.lead_id}:{self.touch}:{self.channel.value}"
+
+
+class PermanentDeliveryError(Exception):
+    """This address can never receive on this channel; do not retry, use the next channel."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ProviderRejected(Exception):
+    """The provider refused for a reason on our side (credentials, configuration)."""
+
+
+class Provider(Protocol):
+    def send(self, message: OutboundMessage) -> str:
+        """Send synchronously (the client libraries are synchronous); return the message id."""
+        ...

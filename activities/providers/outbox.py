@@ -1,0 +1,103 @@
+"""The embedded default provider: one JSON line per outbound message (DESIGN §4, Outbox).
+
+Idempotent per (lead_id, touch, channel): the send activity is retried by Temporal, and a retry
+must never write a second line. Several worker processes may share one file, so the check and
+the append happen together under an exclusive `flock` on a sidecar lock file (a lock on the
+data file itself would not survive the file being rotated while a process waits for it).
+
+The check stays cheap: each provider remembers the keys it has seen and how far into the file
+it has read, and under the lock reads only what other processes appended since. A file that was
+replaced or truncated is noticed by its inode and size and read again from the start.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from activities.providers.base import OutboundMessage
+from leads.models import Channel
+
+Key = tuple[str, int, str]
+
+
+class OutboxProvider:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._lock_path = self.path.with_name(self.path.name + ".lock")
+        # Activities run in a thread pool: the cache is shared by those threads.
+        self._thread_lock = threading.Lock()
+        self._seen: set[Key] = set()
+        self._inode: int | None = None
+        self._offset = 0  # bytes of the file already read, always at the end of a whole line
+
+    def send(self, message: OutboundMessage) -> str:
+        key: Key = (message.lead_id, message.touch, message.channel.value)
+        message_id = f"outbox:{message.touch_key}"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with (
+            self._thread_lock,
+            open(self._lock_path, "a") as lock_file,
+            open(self.path, "a+b") as data,
+        ):
+            fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX)  # released when lock_file closes
+            self._catch_up(data)
+            if key in self._seen:
+                return message_id
+            line = json.dumps(_record(message), ensure_ascii=False) + "\n"
+            # A line cut short by a crash must not swallow the next one.
+            prefix = b"\n" if self._ends_without_newline(data) else b""
+            data.write(prefix + line.encode("utf-8"))
+            data.flush()
+            self._offset = data.tell()
+            self._seen.add(key)
+        return message_id
+
+    def _catch_up(self, data: BinaryIO) -> None:
+        """Read the lines appended since the last look (all of them if the file is new)."""
+        stat = os.fstat(data.fileno())
+        if stat.st_ino != self._inode or stat.st_size < self._offset:
+            self._inode = stat.st_ino
+            self._offset = 0
+            self._seen.clear()
+        data.seek(self._offset)
+        for raw in data:  # line by line: the file is never held in memory at once
+            if not raw.endswith(b"\n"):
+                break  # a torn last line: not a send; read again once it is completed
+            self._offset += len(raw)
+            key = _key_of(raw)
+            if key is not None:
+                self._seen.add(key)
+
+    @staticmethod
+    def _ends_without_newline(data: BinaryIO) -> bool:
+        size = data.seek(0, os.SEEK_END)
+        if size == 0:
+            return False
+        data.seek(size - 1)
+        return data.read(1) != b"\n"
+
+
+def _record(message: OutboundMessage) -> dict[str, object]:
+    return {
+        "lead_id": message.lead_id,
+        "touch": message.touch,
+        "channel": message.channel.value,
+        "to": message.to,
+        "subject": message.subject if message.channel is Channel.EMAIL else None,
+        "body": message.text,
+        "sent_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def _key_of(raw: bytes) -> Key | None:
+    try:
+        record = json.loads(raw)
+        return (str(record["lead_id"]), int(record["touch"]), str(record["channel"]))
+    except (ValueError, KeyError, TypeError):
+        return None  # not ours or damaged: it cannot mark a send as done

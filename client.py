@@ -1,0 +1,87 @@
+"""The one place that talks to Temporal from outside a workflow: connection, data converter,
+search attribute registration, and starting (or joining) a lead's workflow."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import SearchAttributeKey, WorkflowIDConflictPolicy
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError, RPCStatusCode
+
+from leads.config import Config, Dealer
+from leads.identity import lead_id
+from leads.models import IntakeResult, Lead
+from workflows import search_attributes as sa
+from workflows.lead_follow_up import LeadFollowUp
+
+DEFAULT_ADDRESS = "localhost:7233"
+
+
+async def connect(address: str | None = None, namespace: str | None = None) -> Client:
+    return await Client.connect(
+        address or os.environ.get("TEMPORAL_ADDRESS", DEFAULT_ADDRESS),
+        namespace=namespace or os.environ.get("TEMPORAL_NAMESPACE", "default"),
+        data_converter=pydantic_data_converter,
+    )
+
+
+def search_attribute_registrations(
+    keys: tuple[SearchAttributeKey, ...] = sa.ALL,  # type: ignore[type-arg]
+) -> dict[str, IndexedValueType.ValueType]:
+    return {key.name: IndexedValueType.ValueType(key.indexed_value_type) for key in keys}
+
+
+async def register_search_attributes(client: Client) -> list[str]:
+    """Add the search attributes the server lacks; return the names that were added."""
+    wanted = search_attribute_registrations()
+    try:
+        listed = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=client.namespace)
+        )
+        known = set(listed.custom_attributes)
+    except RPCError as error:
+        if error.status is not RPCStatusCode.UNIMPLEMENTED:  # the time-skipping test server
+            raise
+        known = set()
+    missing = {name: kind for name, kind in wanted.items() if name not in known}
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing)
+        )
+    return sorted(missing)
+
+
+def static_summary(lead: Lead) -> str:
+    """What the Temporal UI lists for the workflow: 'Offer · marktplaats · Volkswagen Golf'."""
+    parts = [lead.kind.value.replace("_", " ").capitalize(), lead.source]
+    if lead.vehicle and lead.vehicle.label():
+        parts.append(lead.vehicle.label())
+    return " · ".join(parts)
+
+
+async def start_lead(client: Client, config: Config, dealer: Dealer, lead: Lead) -> IntakeResult:
+    """Start the lead's workflow, or join the customer's running one (update-with-start with
+    USE_EXISTING: concurrent deliveries of one customer can never make two workflows)."""
+    lead = lead.model_copy(
+        update={"dealer_id": dealer.id, "received_at": lead.received_at or datetime.now(UTC)}
+    )
+    workflow_id = lead_id(dealer.id, dealer.webhook_secret, lead, dealer.country)
+    start = WithStartWorkflowOperation(
+        LeadFollowUp.run,
+        lead,
+        id=workflow_id,
+        task_queue=config.temporal.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        static_summary=static_summary(lead),
+    )
+    return await client.execute_update_with_start_workflow(
+        LeadFollowUp.intake, lead, start_workflow_operation=start
+    )

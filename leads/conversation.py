@@ -1,0 +1,336 @@
+"""One lead's conversation: everything the workflow knows, and the pure decisions on it.
+
+The `LeadFollowUp` workflow holds one `Conversation`, feeds it what happens (touches sent,
+replies, failures, opt-outs, outcomes) and asks it what to do next. Nothing here does I/O
+or reads a clock: `now` is always passed in, so the workflow stays deterministic and every
+rule can be tested with a table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import Field
+
+from leads.cadence import touch_due, unreachable_at
+from leads.config import DealerPlan
+from leads.contact import (
+    DealerChannels,
+    analyse_contact,
+    analyse_phone,
+    channel_for_touch,
+    normalise_email,
+)
+from leads.models import (
+    PHONE_NUMBER_CHANNELS,
+    CallResult,
+    Channel,
+    Customer,
+    Event,
+    Inquiry,
+    Lead,
+    LeadState,
+    LeadStatus,
+    LogCall,
+    Outcome,
+    RecordOutcome,
+    Strict,
+    TaskKind,
+    Touch,
+)
+
+OUTCOME_STATUS: dict[Outcome, LeadStatus] = {
+    Outcome.APPOINTMENT: LeadStatus.APPOINTMENT,
+    Outcome.WON: LeadStatus.WON,
+    Outcome.LOST: LeadStatus.LOST,
+    Outcome.NOT_INTERESTED: LeadStatus.LOST,  # a lost lead whose reason is "not interested"
+    Outcome.UNREACHABLE: LeadStatus.UNREACHABLE,
+}
+
+
+@dataclass(frozen=True)
+class TouchDue:
+    number: int
+    channel: Channel | None  # None: no channel left, a human takes over
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CadenceDone:
+    """Every touch went out; unreachable at `at` unless the customer answers first."""
+
+    at: datetime
+
+
+NextStep = TouchDue | CadenceDone
+
+
+def merge_customer(known: Customer, new: Customer, region: str = "NL") -> Customer:
+    """A later inquiry fills in what the first one lacked and updates what the customer changed.
+    Rule 2: an unusable e-mail or phone (a platform's 0000000000) never replaces a usable one."""
+    updates = {k: v for k, v in new.model_dump().items() if v not in (None, "")}
+    if normalise_email(known.email) and not normalise_email(new.email):
+        updates.pop("email", None)
+    known_phone, new_phone = analyse_phone(known.phone, region), analyse_phone(new.phone, region)
+    if known_phone.callable and not new_phone.callable:
+        updates.pop("phone", None)
+    return Customer.model_validate(known.model_dump() | updates)
+
+
+class Conversation(Strict):
+    lead_id: str
+    lead: Lead
+    plan: DealerPlan
+    arrival: datetime
+    status: LeadStatus = LeadStatus.CONTACTING
+    addresses: dict[Channel, str] = Field(default_factory=dict)
+    blocked: dict[Channel, str] = Field(default_factory=dict)
+    opted_out: list[Channel] = Field(default_factory=list)
+    touches: list[Touch] = Field(default_factory=list)
+    inquiries: list[Inquiry] = Field(default_factory=list)
+    events: list[Event] = Field(default_factory=list)
+    paused_since: datetime | None = None
+    paused_total: timedelta = timedelta(0)
+    outcome: Outcome | None = None
+    outcome_reason: str | None = None
+    appointment_at: datetime | None = None
+    tasks_opened: int = 0
+    open_task_id: str | None = None
+    open_task_kind: TaskKind | None = None
+    intake_calls: int = 0
+    whatsapp_inbound_at: datetime | None = None
+
+    # --- construction -------------------------------------------------------------------
+
+    @classmethod
+    def start(cls, lead_id: str, lead: Lead, plan: DealerPlan, now: datetime) -> Conversation:
+        conversation = cls(lead_id=lead_id, lead=lead, plan=plan, arrival=now)
+        conversation.inquiries.append(
+            Inquiry(source=lead.source, external_id=lead.external_id, kind=lead.kind, at=now)
+        )
+        conversation.refresh_addresses()
+        return conversation
+
+    def refresh_addresses(self) -> None:
+        dealer = DealerChannels(self.plan.has_email, self.plan.has_sms, self.plan.has_whatsapp)
+        found = analyse_contact(self.lead.customer, self.plan.country, self.lead.reply_url, dealer)
+        self.addresses = dict(found.addresses)
+
+    # --- what the customer can be reached on ----------------------------------------------
+
+    def usable(self) -> list[Channel]:
+        return [c for c in Channel if c in self.addresses and c not in self.blocked]
+
+    def channel_for(self, touch: int) -> Channel | None:
+        return channel_for_touch(
+            touch,
+            self.usable(),
+            self.lead.customer.preferred_channel,
+            self.lead.arrived_on(),
+            self.lead.kind,
+            self.plan.calls,
+        )
+
+    # --- the cadence ----------------------------------------------------------------------
+
+    @property
+    def anchor(self) -> datetime:
+        """Arrival, shifted by the time the lead was paused: the cadence resumes where it was."""
+        return self.arrival + self.paused_total
+
+    @property
+    def touches_planned(self) -> int:
+        return len(self.plan.cadence)
+
+    @property
+    def cadence_done(self) -> bool:
+        return len(self.touches) >= self.touches_planned
+
+    def next_step(self) -> NextStep:
+        if self.cadence_done:
+            return CadenceDone(unreachable_at(self.plan, self.touches[-1].at))
+        number = len(self.touches) + 1
+        channel = self.channel_for(number)
+        previous = self.touches[-1].at if self.touches else None
+        due = touch_due(
+            self.plan, self.lead_id, number, self.anchor, previous, channel is Channel.PHONE
+        )
+        return TouchDue(number, channel, due)
+
+    def record_touch(self, touch: Touch) -> None:
+        self.touches.append(touch)
+
+    def attempts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for touch in self.touches:
+            key = touch.channel.value if touch.channel else "task"
+            counts[key] = counts.get(key, 0) + 1
+        return counts
+
+    # --- what happens ---------------------------------------------------------------------
+
+    def note(
+        self, now: datetime, what: str, channel: Channel | None = None, detail: str | None = None
+    ) -> None:
+        self.events.append(Event(at=now, what=what, channel=channel, detail=detail))
+
+    def replied(self, now: datetime, channel: Channel) -> bool:
+        """Rule 6: a reply stops the cadence. True when this reply needs a human now."""
+        self.note(now, "customer_replied", channel)
+        if channel is Channel.WHATSAPP:
+            self.whatsapp_inbound_at = now
+        if self.status.final:
+            return False
+        if self.status is LeadStatus.PAUSED:
+            self.resume(now)
+        if self.status is LeadStatus.CONTACTING:
+            self.status = LeadStatus.ENGAGED
+        return True
+
+    def delivery_failed(
+        self, now: datetime, channel: Channel, reason: str, permanent: bool
+    ) -> None:
+        self.note(
+            now,
+            "delivery_failed",
+            channel,
+            f"{'permanent' if permanent else 'temporary'}: {reason}",
+        )
+        if permanent:
+            self.blocked[channel] = f"failed: {reason}"
+
+    def opt_out(self, now: datetime, channel: Channel | Literal["all"]) -> None:
+        """Rule 7: an opt-out suppresses that channel at once; a customer who opted out of every
+        channel they could be reached on is opted out of all of them."""
+        self.note(now, "opted_out", None if channel == "all" else channel)
+        channels = list(Channel) if channel == "all" else [channel]
+        for each in channels:
+            self.blocked[each] = "opted out"
+            if each not in self.opted_out:
+                self.opted_out.append(each)
+        reachable_before = [c for c in self.addresses if c.written]
+        if (
+            channel == "all"
+            or (reachable_before and all(c in self.opted_out for c in reachable_before))
+        ) and not self.status.final:
+            self.status = LeadStatus.OPTED_OUT
+
+    def merge(self, now: datetime, lead: Lead) -> bool:
+        """Rule: one customer, one conversation. False when this inquiry was already known."""
+        key = lead.inquiry_key()
+        if key and any(f"{i.source}:{i.external_id}" == key for i in self.inquiries):
+            return False
+        if not key and lead == self.lead:
+            return False
+        self.inquiries.append(
+            Inquiry(source=lead.source, external_id=lead.external_id, kind=lead.kind, at=now)
+        )
+        self.lead = self.lead.model_copy(
+            update={
+                "customer": merge_customer(self.lead.customer, lead.customer, self.plan.country),
+                "reply_url": self.lead.reply_url or lead.reply_url,
+            }
+        )
+        before = dict(self.addresses)
+        self.refresh_addresses()
+        for channel, address in self.addresses.items():
+            # Rule 2: a new address replaces one that bounced or was a wrong number; rule 7:
+            # an opt-out stays.
+            if address != before.get(channel) and channel not in self.opted_out:
+                self.blocked.pop(channel, None)
+        self.note(now, "new_inquiry", lead.arrived_on(), f"{lead.kind.value} via {lead.source}")
+        return True
+
+    def pause(self, now: datetime) -> None:
+        self.status = LeadStatus.PAUSED
+        self.paused_since = now
+        self.note(now, "paused")
+
+    def resume(self, now: datetime) -> None:
+        if self.paused_since is not None:
+            self.paused_total += now - self.paused_since
+        self.paused_since = None
+        self.status = LeadStatus.ENGAGED if self.any_reply() else LeadStatus.CONTACTING
+        self.note(now, "resumed")
+
+    def any_reply(self) -> bool:
+        return any(e.what in {"customer_replied", "call_reached"} for e in self.events)
+
+    def log_call(self, now: datetime, call: LogCall) -> None:
+        self.note(now, f"call_{call.result.value}", Channel.PHONE)
+        if call.result is CallResult.WRONG_NUMBER:
+            for channel in PHONE_NUMBER_CHANNELS:
+                self.blocked[channel] = "wrong number"
+        elif call.result is CallResult.REACHED and self.status is LeadStatus.CONTACTING:
+            self.status = LeadStatus.ENGAGED
+
+    def record_outcome(self, now: datetime, request: RecordOutcome) -> None:
+        self.outcome = request.outcome
+        self.outcome_reason = request.reason or (
+            "not interested" if request.outcome is Outcome.NOT_INTERESTED else None
+        )
+        self.appointment_at = request.appointment_at
+        self.status = OUTCOME_STATUS[request.outcome]
+        self.paused_since = None
+        self.note(now, f"outcome_{request.outcome.value}", detail=self.outcome_reason)
+
+    def become_unreachable(self, now: datetime) -> None:
+        self.outcome = Outcome.UNREACHABLE
+        self.status = LeadStatus.UNREACHABLE
+        self.note(now, "unreachable", detail=f"{len(self.touches)} touches without an answer")
+
+    # --- what is refused, and why (the update validators) ---------------------------------
+
+    def refuse_outcome(self, request: RecordOutcome) -> str | None:
+        if self.status.final:
+            return f"the lead is already {self.status.value}"
+        if request.outcome is Outcome.LOST and not (request.reason or "").strip():
+            return "lost needs a reason (e.g. bought elsewhere, price, financing)"
+        if request.outcome is Outcome.UNREACHABLE and not self.cadence_done:
+            return (
+                f"{len(self.touches)} of {self.touches_planned} touches done; a lead becomes "
+                "unreachable only after the whole cadence ran without an answer"
+            )
+        return None
+
+    def refuse_call(self) -> str | None:
+        if self.status.final:
+            return f"the lead is already {self.status.value}"
+        return None
+
+    def refuse_pause(self) -> str | None:
+        if self.status.final:
+            return f"the lead is already {self.status.value}"
+        if self.status is LeadStatus.PAUSED:
+            return "the lead is already paused"
+        return None
+
+    def refuse_resume(self) -> str | None:
+        if self.status is not LeadStatus.PAUSED:
+            return f"the lead is not paused (it is {self.status.value})"
+        return None
+
+    # --- the `state` query ----------------------------------------------------------------
+
+    def state(self, next_touch_at: datetime | None) -> LeadState:
+        return LeadState(
+            lead_id=self.lead_id,
+            dealer_id=self.plan.dealer_id,
+            status=self.status,
+            kind=self.lead.kind,
+            source=self.lead.source,
+            usable_channels=self.usable(),
+            touches=self.touches,
+            touches_planned=self.touches_planned,
+            attempts=self.attempts(),
+            next_touch_at=next_touch_at,
+            open_task_id=self.open_task_id,
+            outcome=self.outcome,
+            outcome_reason=self.outcome_reason,
+            appointment_at=self.appointment_at,
+            inquiries=self.inquiries,
+            events=self.events,
+            paused_seconds=self.paused_total.total_seconds(),
+        )

@@ -1,0 +1,211 @@
+"""The words the engine sends: one text per kind × stage × channel family × locale.
+
+Pure Python plus Jinja2: no Temporal, no network. The wording lives in
+``leads/templates/<locale>/{email,short}.txt`` as plain-text macros (one per lead kind, one
+branch per stage); the layouts in ``leads/templates/layout/`` only arrange the finished parts.
+
+Rule 7 of DESIGN §1 (respect) is enforced here and in those files: every message carries an
+opt-out (the unsubscribe link in both parts of an e-mail, a STOP line otherwise), and no text
+questions the customer's seriousness or mentions their contact data. Rule 1 (blank leads):
+the context holds nothing about data quality, so no text can depend on it.
+
+The wording macros are called from Python, never from the HTML layout: a macro defined in a
+non-escaping template and called from an escaping one returns its output marked safe
+*without* escaping it. Handing the layouts plain strings keeps escaping in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any, Literal
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2.environment import TemplateModule
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+
+from leads.models import WRITTEN_CHANNELS, Channel, LeadKind, Locale, Stage
+
+ChannelFamily = Literal["email", "short"]
+
+# First words that are a title or a surname prefix ("Dhr. Jansen", "de Vries"): greeting by
+# them alone ("Beste Dhr.,") reads worse than the neutral greeting.
+_NOT_A_FIRST_NAME = frozenset({"dhr", "mevr", "mw", "mr", "mrs", "ms", "miss", "dr", "de", "van"})
+
+
+class MessageContext(BaseModel):
+    """Everything a text may depend on; nothing about data quality (rule 1)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: LeadKind
+    stage: Stage
+    channel: Channel
+    locale: Locale
+    dealer_name: str
+    customer_name: str | None = None  # as typed; greeted by its first word
+    vehicle: str | None = None  # e.g. "Volkswagen Golf"; None gives "de auto" / "the car"
+    unsubscribe_url: str | None = None  # required for e-mail
+
+    @field_validator("unsubscribe_url")
+    @classmethod
+    def _http_only(cls, url: str | None) -> str | None:
+        # It becomes an href: anything but http(s) (say javascript:) has no place there.
+        if url is not None and not url.startswith(("https://", "http://")):
+            raise ValueError("unsubscribe_url must be an http(s) URL")
+        return url
+
+    @model_validator(mode="after")
+    def _sendable(self) -> MessageContext:
+        if not self.channel.written:
+            raise ValueError("phone is a call task, not a message")
+        if self.channel is Channel.EMAIL and not self.unsubscribe_url:
+            raise ValueError("an e-mail needs an unsubscribe_url (rule 7)")
+        return self
+
+
+class RenderedMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    subject: str | None  # e-mail only
+    text: str  # e-mail: the text/plain part; otherwise the whole message
+    html: str | None  # e-mail only, autoescaped
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("leads", "templates"),
+        undefined=StrictUndefined,  # a typo in a template is an error, not a silent blank
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def stage_for(touch: int, total: int) -> Stage:
+    """Touch 1 is the first answer, the last touch of the cadence says goodbye.
+
+    A cadence of one touch is only a first answer. A touch past the end counts as the last
+    one rather than failing: a message is still better than a stuck workflow.
+    """
+    if touch < 1 or total < 1:
+        raise ValueError(f"touch and total count from 1 (touch={touch}, total={total})")
+    if touch == 1:
+        return Stage.FIRST
+    if touch >= total:
+        return Stage.LAST
+    return Stage.FOLLOW_UP
+
+
+def first_name(customer_name: str | None) -> str | None:
+    """The first word of the name as typed, or None for a neutral greeting.
+
+    A "name" with a digit or an @ is contact data typed in the wrong box; echoing it would
+    mention the customer's data (rule 7), so it gets the neutral greeting too.
+    """
+    words = (customer_name or "").split()
+    if not words:
+        return None
+    word = words[0].rstrip(",.;:")
+    if (
+        not word
+        or word.rstrip(".").lower() in _NOT_A_FIRST_NAME
+        or "@" in word
+        or any(c.isdigit() for c in word)
+    ):
+        return None
+    return word
+
+
+def render(ctx: MessageContext) -> RenderedMessage:
+    """The message for one touch. Raises ValueError for phone or an e-mail without link."""
+    # Re-validate: model_copy(update=...) and model_construct skip the validators.
+    ctx = MessageContext.model_validate(ctx.model_dump())
+    if ctx.channel is Channel.EMAIL:
+        return _render_email(ctx)
+    return _render_short(ctx)
+
+
+def _words(ctx: MessageContext, family: ChannelFamily) -> TemplateModule:
+    values = {
+        "dealer_name": ctx.dealer_name,
+        "first_name": first_name(ctx.customer_name),
+        "vehicle": (ctx.vehicle or "").strip() or None,
+    }
+    return _environment().get_template(f"{ctx.locale}/{family}.txt").make_module(values)
+
+
+def _say(words: TemplateModule, macro: str, *args: str) -> str:
+    """Call a wording macro and fold its source line breaks into single spaces."""
+    return " ".join(str(getattr(words, macro)(*args)).split())
+
+
+def _render_email(ctx: MessageContext) -> RenderedMessage:
+    words = _words(ctx, "email")
+    kind, stage = ctx.kind.value, ctx.stage.value
+    subject = _say(words, f"{kind}_subject", stage)
+    parts: dict[str, Any] = {
+        "locale": ctx.locale,
+        "subject": subject,
+        "paragraphs": [
+            _say(words, "greeting"),
+            _say(words, kind, stage),
+            _say(words, "closing", stage),
+        ],
+        "sign_off": _say(words, "sign_off"),
+        "dealer_name": ctx.dealer_name,
+        "unsubscribe_text": _say(words, "unsubscribe_text"),
+        "unsubscribe_label": _say(words, "unsubscribe_label"),
+        "unsubscribe_url": ctx.unsubscribe_url,
+    }
+    env = _environment()
+    return RenderedMessage(
+        subject=subject,
+        text=env.get_template("layout/email.txt").render(parts),
+        html=env.get_template("layout/email.html").render(parts),
+    )
+
+
+def _render_short(ctx: MessageContext) -> RenderedMessage:
+    words = _words(ctx, "short")
+    kind, stage = ctx.kind.value, ctx.stage.value
+    text = (
+        _environment()
+        .get_template("layout/short.txt")
+        .render(
+            greeting=_say(words, "greeting"),
+            body=_say(words, kind, stage),
+            closing=_say(words, "closing", stage),
+            sign_off=_say(words, "sign_off"),
+            opt_out=_say(words, "opt_out", ctx.channel.value),
+        )
+    )
+    return RenderedMessage(subject=None, text=text, html=None)
+
+
+SAMPLE_DEALER = "Autohuis West"
+SAMPLE_CUSTOMER = "Pieter de Vries"
+SAMPLE_VEHICLE = "Volkswagen Golf"
+SAMPLE_UNSUBSCRIBE_URL = "https://blanco.example/v1/unsubscribe/sample-token"
+
+
+def all_contexts() -> Iterator[MessageContext]:
+    """Every kind × stage × written channel × locale with sample data, to scan every text."""
+    locales: tuple[Locale, ...] = ("nl", "en")
+    for kind in LeadKind:
+        for stage in Stage:
+            for channel in WRITTEN_CHANNELS:
+                for locale in locales:
+                    yield MessageContext(
+                        kind=kind,
+                        stage=stage,
+                        channel=channel,
+                        locale=locale,
+                        dealer_name=SAMPLE_DEALER,
+                        customer_name=SAMPLE_CUSTOMER,
+                        vehicle=SAMPLE_VEHICLE,
+                        unsubscribe_url=(
+                            SAMPLE_UNSUBSCRIBE_URL if channel is Channel.EMAIL else None
+                        ),
+                    )

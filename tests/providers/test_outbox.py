@@ -1,0 +1,167 @@
+"""activities.providers.outbox: the line format of DESIGN §4, one line per (lead, touch, channel)
+however often a send is retried, and correct appends from several processes at once."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from activities.providers.base import OutboundMessage
+from activities.providers.outbox import OutboxProvider
+from leads.models import Channel
+
+LEAD = "lead-autohuis-test-0123456789abcdef01234567"
+FIELDS = ["lead_id", "touch", "channel", "to", "subject", "body", "sent_at"]
+
+
+def message(channel: Channel = Channel.EMAIL, touch: int = 1, lead: str = LEAD) -> OutboundMessage:
+    email = channel is Channel.EMAIL
+    return OutboundMessage(
+        lead_id=lead,
+        dealer_id="autohuis-test",
+        touch=touch,
+        channel=channel,
+        to="p@example.nl" if email else "+31612345678",
+        from_address="verkoop@autohuis-test.nl" if email else "+3197010000099",
+        from_name="Autohuis Test",
+        subject="Uw Golf" if email else None,
+        text=f"Beste Pieter, touch {touch} — groet",
+        html="<p>Beste Pieter</p>" if email else None,
+    )
+
+
+def lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_line_format(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "dir" / "outbox.jsonl"  # parents are created
+    before = datetime.now(UTC).replace(microsecond=0)
+
+    message_id = OutboxProvider(path).send(message())
+
+    [line] = lines(path)
+    assert list(line) == FIELDS
+    assert line["lead_id"] == LEAD
+    assert line["touch"] == 1
+    assert line["channel"] == "email"
+    assert line["to"] == "p@example.nl"
+    assert line["subject"] == "Uw Golf"
+    assert line["body"] == "Beste Pieter, touch 1 — groet"
+    sent_at = datetime.fromisoformat(line["sent_at"])
+    assert sent_at.utcoffset() == timedelta(0)
+    assert before <= sent_at <= datetime.now(UTC)
+    assert message_id == f"outbox:{LEAD}:1:email"
+
+
+def test_subject_is_null_outside_email(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.jsonl"
+    OutboxProvider(path).send(message(Channel.SMS))
+    [line] = lines(path)
+    assert line["subject"] is None
+    assert line["channel"] == "sms"
+
+
+def test_a_retry_writes_no_second_line(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.jsonl"
+    outbox = OutboxProvider(path)
+
+    first = outbox.send(message())
+    again = outbox.send(message())
+    # A new worker process (fresh provider, empty cache) retrying the same activity.
+    third = OutboxProvider(path).send(message())
+
+    assert len(lines(path)) == 1
+    assert first == again == third
+
+
+def test_same_touch_other_channel_and_next_touch_are_new_lines(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.jsonl"
+    outbox = OutboxProvider(path)
+    outbox.send(message(Channel.EMAIL))
+    outbox.send(message(Channel.WHATSAPP))
+    outbox.send(message(Channel.EMAIL, touch=2))
+    keys = [(line["touch"], line["channel"]) for line in lines(path)]
+    assert keys == [(1, "email"), (1, "whatsapp"), (2, "email")]
+
+
+def test_cache_sees_lines_other_processes_appended(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.jsonl"
+    a, b = OutboxProvider(path), OutboxProvider(path)
+    a.send(message(touch=1))  # a has read the file up to here
+    b.send(message(touch=2))
+    a.send(message(touch=2))  # a must read b's line before deciding
+    b.send(message(touch=1))
+    assert [line["touch"] for line in lines(path)] == [1, 2]
+
+
+def test_a_replaced_file_is_read_again(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.jsonl"
+    outbox = OutboxProvider(path)
+    outbox.send(message(touch=1))
+    path.rename(tmp_path / "outbox.jsonl.1")  # rotated by an operator
+    outbox.send(message(touch=2))
+    outbox.send(message(touch=1))  # no longer in this file: written again
+    assert [line["touch"] for line in lines(path)] == [2, 1]
+
+
+def test_a_torn_last_line_does_not_swallow_the_next(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.jsonl"
+    path.write_bytes(b'{"lead_id": "x", "touch": 1, "chan')  # a crash mid-write
+    OutboxProvider(path).send(message())
+    raw = path.read_bytes().splitlines()
+    assert len(raw) == 2
+    assert json.loads(raw[1])["lead_id"] == LEAD
+
+
+def test_threads_sharing_one_provider(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.jsonl"
+    outbox = OutboxProvider(path)
+    start = threading.Barrier(8)
+
+    def run(offset: int) -> None:
+        start.wait()
+        for touch in range(offset, offset + 10):
+            outbox.send(message(touch=touch))
+
+    threads = [threading.Thread(target=run, args=(i * 5,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(line["touch"] for line in lines(path)) == list(range(45))
+
+
+def _send_from_process(path: str, touches: list[int], start: Any) -> None:
+    outbox = OutboxProvider(Path(path))
+    start.wait()  # all processes append at the same moment
+    for touch in touches:
+        for channel in (Channel.EMAIL, Channel.SMS):
+            outbox.send(message(channel, touch=touch))
+
+
+def test_several_processes_append_each_key_once(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.jsonl"
+    context = multiprocessing.get_context("spawn")  # no inherited threads or locks
+    start = context.Barrier(4)
+    # 4 processes x 25 touches, each overlapping its neighbour by 10.
+    plans = [list(range(i * 15, i * 15 + 25)) for i in range(4)]
+    processes = [
+        context.Process(target=_send_from_process, args=(str(path), plan, start)) for plan in plans
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=60)
+        assert process.exitcode == 0
+
+    records = lines(path)  # fails on any line that is not whole JSON
+    keys = [(r["lead_id"], r["touch"], r["channel"]) for r in records]
+    expected = {(LEAD, t, c) for plan in plans for t in plan for c in ("email", "sms")}
+    assert len(keys) == len(set(keys)) == len(expected)
+    assert set(keys) == expected
+    assert all(list(r) == FIELDS for r in records)

@@ -1,0 +1,163 @@
+"""activities.providers.sendgrid_email with the real `sendgrid` client against FakeSendGrid:
+the exact v3 request, no personal data outside recipient and content, and the error mapping."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from activities.providers.base import OutboundMessage, PermanentDeliveryError, ProviderRejected
+from activities.providers.sendgrid_email import SendGridEmail
+from leads.models import Channel
+from tests.fakes.fixtures import FAKE_SENDGRID_KEY, fake_sendgrid
+from tests.fakes.sendgrid import FakeSendGrid
+from tests.fakes.server import FakeServer, Reply
+
+# Listed so that ruff sees the fixture import, which pytest uses by parameter name, as used.
+__all__ = ["fake_sendgrid"]
+
+LEAD = "lead-autohuis-test-0123456789abcdef01234567"
+TO = "pieter.personal@example.nl"
+UNSUBSCRIBE = "http://localhost:8000/v1/unsubscribe/tok-abc"
+PERSONAL = (TO, "Pieter", "Golf")
+
+
+def message(**overrides: object) -> OutboundMessage:
+    fields: dict[str, object] = {
+        "lead_id": LEAD,
+        "dealer_id": "autohuis-test",
+        "touch": 2,
+        "channel": Channel.EMAIL,
+        "to": TO,
+        "from_address": "verkoop@autohuis-test.nl",
+        "from_name": "Autohuis Test",
+        "subject": "Uw Golf",
+        "text": "Beste Pieter, de Golf staat klaar.",
+        "html": "<p>Beste Pieter, de Golf staat klaar.</p>",
+        "reply_to": "reply+tok123@reply.autohuis-test.nl",
+        "unsubscribe_url": UNSUBSCRIBE,
+    }
+    fields.update(overrides)
+    return OutboundMessage.model_validate(fields)
+
+
+def provider(fake: FakeServer, timeout: float = 5.0, key: str = FAKE_SENDGRID_KEY) -> SendGridEmail:
+    return SendGridEmail(key, host=fake.url, timeout=timeout)
+
+
+def test_request_is_the_v3_mail_send_document(fake_sendgrid: FakeSendGrid) -> None:
+    message_id = provider(fake_sendgrid).send(message())
+
+    [request] = fake_sendgrid.mails
+    assert request.header("authorization") == f"Bearer {FAKE_SENDGRID_KEY}"
+    assert request.header("content-type") == "application/json"
+    assert request.json == {
+        "personalizations": [{"to": [{"email": TO}]}],
+        "from": {"email": "verkoop@autohuis-test.nl", "name": "Autohuis Test"},
+        "reply_to": {"email": "reply+tok123@reply.autohuis-test.nl"},
+        "subject": "Uw Golf",
+        "content": [
+            {"type": "text/plain", "value": "Beste Pieter, de Golf staat klaar."},
+            {"type": "text/html", "value": "<p>Beste Pieter, de Golf staat klaar.</p>"},
+        ],
+        "headers": {
+            "List-Unsubscribe": f"<{UNSUBSCRIBE}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+        "custom_args": {"blanco_touch": f"{LEAD}:2:email", "blanco_lead": LEAD},
+    }
+    assert message_id.startswith("fake-sg-")
+
+
+def test_no_personal_data_in_custom_args_or_headers(fake_sendgrid: FakeSendGrid) -> None:
+    provider(fake_sendgrid).send(message())
+    [request] = fake_sendgrid.mails
+    exposed = json.dumps([request.json["custom_args"], request.json["headers"]])
+    exposed += json.dumps(request.headers)  # the HTTP headers too
+    for value in PERSONAL:
+        assert value not in exposed
+
+
+def test_optional_parts_are_left_out(fake_sendgrid: FakeSendGrid) -> None:
+    provider(fake_sendgrid).send(
+        message(html=None, reply_to=None, unsubscribe_url=None, from_name=None)
+    )
+    [request] = fake_sendgrid.mails
+    assert request.json["content"] == [
+        {"type": "text/plain", "value": "Beste Pieter, de Golf staat klaar."}
+    ]
+    assert request.json["from"] == {"email": "verkoop@autohuis-test.nl"}
+    assert "reply_to" not in request.json
+    assert "headers" not in request.json
+
+
+def test_missing_message_id_header_gives_empty_id(fake_sendgrid: FakeSendGrid) -> None:
+    fake_sendgrid.script(Reply(202))
+    assert provider(fake_sendgrid).send(message()) == ""
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (202, None),
+        (429, "transient"),
+        (500, "transient"),
+        (503, "transient"),
+        (400, PermanentDeliveryError),
+        (403, PermanentDeliveryError),
+        (401, ProviderRejected),
+        (413, ProviderRejected),
+    ],
+)
+def test_error_mapping(fake_sendgrid: FakeSendGrid, status: int, expected: object) -> None:
+    if status != 202:
+        fake_sendgrid.fail_next(status)
+    sender = provider(fake_sendgrid)
+    if expected is None:
+        assert sender.send(message())
+        return
+    with pytest.raises(Exception) as raised:
+        sender.send(message())
+    if expected == "transient":
+        assert not isinstance(raised.value, PermanentDeliveryError | ProviderRejected)
+    else:
+        assert type(raised.value) is expected
+    assert str(status) in str(raised.value)
+    for value in PERSONAL:
+        assert value not in str(raised.value)
+    assert raised.value.__cause__ is None  # the response body is not chained along
+
+
+def test_wrong_key_is_rejected(fake_sendgrid: FakeSendGrid) -> None:
+    with pytest.raises(ProviderRejected):
+        provider(fake_sendgrid, key="SG.wrong").send(message())
+
+
+def test_permanent_reason_is_sendgrids_message_without_personal_data(
+    fake_sendgrid: FakeSendGrid,
+) -> None:
+    fake_sendgrid.fail_next(400, message=f"Invalid to address {TO} (+31 6 1234 5678). " + "x" * 300)
+    with pytest.raises(PermanentDeliveryError) as raised:
+        provider(fake_sendgrid).send(message())
+    reason = raised.value.reason
+    assert reason.startswith("sendgrid 400: Invalid to address <address> (<number>). x")
+    assert len(reason) <= 200  # fits DeliveryFailed.reason
+    assert TO not in reason and "1234" not in reason
+
+
+def test_timeout_is_transient(fake_sendgrid: FakeSendGrid) -> None:
+    fake_sendgrid.hang_next()
+    with pytest.raises(Exception) as raised:
+        provider(fake_sendgrid, timeout=0.5).send(message())
+    assert not isinstance(raised.value, PermanentDeliveryError | ProviderRejected)
+    assert "unreachable" in str(raised.value)
+
+
+def test_connection_refused_is_transient() -> None:
+    with FakeSendGrid() as gone:
+        sender = provider(gone)
+    # Stopped: nothing listens on that port any more.
+    with pytest.raises(Exception) as raised:
+        sender.send(message())
+    assert not isinstance(raised.value, PermanentDeliveryError | ProviderRejected)

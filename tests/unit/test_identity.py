@@ -1,0 +1,187 @@
+"""leads.identity: one customer, one conversation, and no personal data in the lead id.
+
+The id is `lead-<dealer>-<24 hex>`, an HMAC of the normalised e-mail, else a usable phone, else
+source + external id, else the document. Placeholder numbers never become a key (rule 2)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from leads.identity import customer_key, lead_id
+from leads.models import Customer, Lead, LeadKind
+
+DEALER = "autohuis-test"
+SECRET = "whsec_dGVzdC1zZWNyZXQtZm9yLWJsYW5jbw=="
+REGION = "NL"
+ID_FORMAT = re.compile(r"^lead-autohuis-test-[0-9a-f]{24}$")
+
+
+def make(customer: dict[str, Any] | None = None, **lead: Any) -> Lead:
+    return Lead(customer=Customer(**(customer or {})), **lead)
+
+
+def ident(lead: Lead, secret: str = SECRET, dealer: str = DEALER) -> str:
+    return lead_id(dealer, secret, lead, REGION)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        pytest.param(
+            make({"email": "pieter@example.nl"}, source="website", external_id="w-1"),
+            make({"email": "Pieter@Example.NL"}, source="marktplaats", external_id="mp-9"),
+            id="case",
+        ),
+        pytest.param(
+            make({"email": "pieter@example.nl"}, source="website"),
+            make({"email": "  PIETER@example.nl  "}, source="autotrack", kind=LeadKind.OFFER),
+            id="whitespace-and-case",
+        ),
+        pytest.param(
+            make({"email": "pieter@example.nl", "phone": "06 2849 1735"}),
+            make({"email": "pieter@example.nl", "phone": "0000000000", "name": "P."}),
+            id="email-wins-over-different-phone",
+        ),
+        pytest.param(
+            make({"email": "pieter@example.nl"}),
+            make({"email": "pieter@example.nl", "phone": "06 3947 2816"}, reply_url="https://x"),
+            id="email-wins-over-added-phone",
+        ),
+    ],
+)
+def test_one_customer_one_conversation_same_email_same_id(first: Lead, second: Lead) -> None:
+    assert ident(first) == ident(second)
+
+
+def test_email_is_preferred_over_phone() -> None:
+    lead = make({"email": "pieter@example.nl", "phone": "06 2849 1735"})
+    assert customer_key(lead, REGION) == "email:pieter@example.nl"
+    same_phone_other_email = make({"email": "anna@example.nl", "phone": "06 2849 1735"})
+    assert ident(lead) != ident(same_phone_other_email)
+
+
+@pytest.mark.parametrize(
+    "phone",
+    [
+        pytest.param("06 2849 1735", id="national-spaced"),
+        pytest.param("0628491735", id="national"),
+        pytest.param("+31 6 28 49 17 35", id="international"),
+        pytest.param("0031628491735", id="00-prefix"),
+        pytest.param("06-28491735", id="dash"),
+    ],
+)
+def test_usable_phone_is_the_key_without_email_in_any_format(phone: str) -> None:
+    reference = make({"phone": "+31628491735"}, source="website", external_id="w-1")
+    lead = make({"phone": phone, "email": "no address"}, source="marktplaats", external_id="m-2")
+    assert customer_key(lead, REGION) == "phone:+31628491735"
+    assert ident(lead) == ident(reference)
+
+
+def test_fixed_line_phone_is_a_key_too() -> None:
+    first = make({"phone": "020 5551234"}, external_id="a")
+    second = make({"phone": "+31 20 555 1234"}, external_id="b")
+    assert ident(first) == ident(second)
+
+
+@pytest.mark.parametrize(
+    "phone",
+    [
+        pytest.param("0000000000", id="zeros"),
+        pytest.param("06-11111111", id="ones"),
+        pytest.param("0612345678", id="ascending"),
+        pytest.param("1234567890", id="1234567890"),
+        pytest.param("06123", id="too-short"),
+        pytest.param("geen", id="words"),
+    ],
+)
+def test_rule2_placeholder_phone_never_becomes_the_key(phone: str) -> None:
+    first = make({"phone": phone, "name": "Pieter"}, source="marktplaats", external_id="mp-1")
+    second = make({"phone": phone, "name": "Anna"}, source="marktplaats", external_id="mp-2")
+    assert customer_key(first, REGION) == "ext:marktplaats:mp-1"
+    assert ident(first) != ident(second)
+
+
+@pytest.mark.parametrize(
+    ("other", "same"),
+    [
+        pytest.param(
+            make({"name": "Pieter"}, source="autotrack", external_id="at-7", message="Nog?"),
+            True,
+            id="same-inquiry-other-data",
+        ),
+        pytest.param(make(source="autotrack", external_id="at-8"), False, id="other-external-id"),
+        pytest.param(make(source="gaspedaal", external_id="at-7"), False, id="other-source"),
+    ],
+)
+def test_without_email_or_phone_source_and_external_id_are_the_key(other: Lead, same: bool) -> None:
+    lead = make(source="autotrack", external_id="at-7", reply_url="https://p.example/c/7")
+    assert customer_key(lead, REGION) == "ext:autotrack:at-7"
+    assert (ident(lead) == ident(other)) is same
+
+
+def test_without_anything_the_same_document_gives_the_same_id() -> None:
+    document: dict[str, Any] = {
+        "source": "website",
+        "kind": "brochure_request",
+        "message": "Brochure graag",
+        "customer": {"name": "Pieter", "phone": "0000000000"},
+    }
+    first = Lead.model_validate(document)
+    again = Lead.model_validate(document)
+    assert ident(first) == ident(again)
+    assert customer_key(first, REGION).startswith("doc:")
+    other = Lead.model_validate({**document, "message": "Andere vraag"})
+    assert ident(first) != ident(other)
+
+
+def test_without_anything_the_dealer_id_field_does_not_change_the_id() -> None:
+    lead = make(message="Hallo")
+    assert ident(lead) == ident(lead.model_copy(update={"dealer_id": DEALER}))
+
+
+@pytest.mark.parametrize(
+    "lead",
+    [
+        pytest.param(
+            make({"name": "Pieter", "email": "pieter.devries@example.nl", "phone": "0628491735"}),
+            id="email",
+        ),
+        pytest.param(make({"name": "Pieter", "phone": "+31 6 28 49 17 35"}), id="phone"),
+        pytest.param(
+            make({"name": "Pieter", "phone": "0000000000"}, external_id="pieter-28491735"),
+            id="external-id",
+        ),
+        pytest.param(make({"name": "Pieter", "email": "nee"}, message="Pieter"), id="document"),
+    ],
+)
+def test_lead_id_contains_no_personal_data(lead: Lead) -> None:
+    value = ident(lead)
+    assert ID_FORMAT.match(value)
+    forbidden = ["pieter", "devries", "example", "@", "nee", "628491735", "0000000000", "mp-"]
+    for fragment in forbidden:
+        assert fragment not in value.lower()
+
+
+@pytest.mark.parametrize(
+    "lead",
+    [
+        pytest.param(make({"email": "pieter@example.nl"}), id="email"),
+        pytest.param(make({"phone": "06 2849 1735"}), id="phone"),
+        pytest.param(make(external_id="mp-1"), id="external-id"),
+        pytest.param(make(message="Hallo"), id="document"),
+    ],
+)
+def test_a_different_dealer_secret_gives_a_different_key(lead: Lead) -> None:
+    assert ident(lead) != ident(lead, secret="whsec_another-dealer-secret")
+    assert ident(lead) == ident(lead)
+
+
+def test_lead_id_format() -> None:
+    value = ident(make({"email": "pieter@example.nl"}))
+    assert ID_FORMAT.match(value)
+    assert len(value) == len(f"lead-{DEALER}-") + 24
+    other = lead_id("garage-oost", SECRET, make({"email": "pieter@example.nl"}), REGION)
+    assert re.fullmatch(r"lead-garage-oost-[0-9a-f]{24}", other)

@@ -1,0 +1,96 @@
+"""Runs the Temporal worker: the LeadFollowUp and SalesTask workflows and their activities.
+
+    python worker.py
+
+Registers missing search attributes when the server allows it (the dev server does);
+otherwise logs which ones an operator has to register.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+
+import structlog
+from temporalio.client import Client
+from temporalio.service import RPCError
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities.alerts import AlertActivities
+from activities.dealers import DealerActivities
+from activities.senders import Senders
+from activities.sending import SendingActivities
+from client import connect, register_search_attributes, search_attribute_registrations
+from leads.config import Config, ConfigError, load_config
+from logs import configure_logging
+from workflows.lead_follow_up import LeadFollowUp
+from workflows.sales_task import SalesTask
+
+log = structlog.get_logger("worker")
+
+# Pure, deterministic libraries the workflows use: imported once, not per workflow run.
+PASSTHROUGH = (
+    "leads",
+    "activities",
+    "phonenumbers",
+    "holidays",
+    "email_validator",
+    "jinja2",
+    "structlog",
+)
+
+
+def build_worker(
+    client: Client, config: Config, senders: Senders, task_queue: str | None = None
+) -> Worker:
+    sending = SendingActivities(config, senders)
+    alerts = AlertActivities(config, senders)
+    dealers = DealerActivities(config)
+    return Worker(
+        client,
+        task_queue=task_queue or config.temporal.task_queue,
+        workflows=[LeadFollowUp, SalesTask],
+        activities=[sending.send_touch, alerts.alert_salespeople, dealers.load_dealer_plan],
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
+        ),
+    )
+
+
+async def ensure_search_attributes(client: Client) -> None:
+    try:
+        added = await register_search_attributes(client)
+    except RPCError as error:
+        wanted = ", ".join(f"{n}={k}" for n, k in search_attribute_registrations().items())
+        log.warning("search_attributes_not_registered", error=str(error), register=wanted)
+        return
+    if added:
+        log.info("search_attributes_registered", names=added)
+
+
+async def main() -> int:
+    configure_logging()
+    try:
+        config = load_config()
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    client = await connect()
+    await ensure_search_attributes(client)
+    senders = Senders.from_env(config.api.public_base_url)
+    worker = build_worker(client, config, senders)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("worker_started", task_queue=config.temporal.task_queue, senders=senders.describe())
+    async with worker:
+        await stop.wait()
+    log.info("worker_stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

@@ -1,0 +1,427 @@
+"""LeadFollowUp: one lead's durable conversation (DESIGN §4, "Temporal interface").
+
+Orchestration only. What to send, when, on which channel and which outcomes are allowed is
+decided by `leads.conversation.Conversation`; this class feeds it events, sleeps on durable
+timers that any signal or update interrupts, runs the send activity, opens `SalesTask`
+children, and keeps search attributes and the UI's current details up to date.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.dealers import DealerActivities
+    from activities.sending import PERMANENT, SendingActivities, SendRequest
+    from leads.cadence import describe
+    from leads.conversation import CadenceDone, Conversation, TouchDue
+    from leads.identity import task_id
+    from leads.messages import stage_for
+    from leads.models import (
+        Channel,
+        CustomerReplied,
+        DeliveryFailed,
+        Empty,
+        IntakeResult,
+        Lead,
+        LeadState,
+        LeadStatus,
+        LogCall,
+        OptedOut,
+        RecordOutcome,
+        TaskKind,
+        Touch,
+    )
+    from workflows import search_attributes as sa
+    from workflows.sales_task import Progress, SalesTask, TaskInput
+
+LOAD_TIMEOUT = timedelta(seconds=10)
+SEND_ATTEMPT_TIMEOUT = timedelta(seconds=30)
+# A touch that cannot be delivered within this window is recorded as failed and the cadence
+# goes on: a provider outage must not stall every lead.
+SEND_DEADLINE = timedelta(minutes=30)
+SEND_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=2),
+)
+WHATSAPP_WINDOW = timedelta(hours=24)
+CHANNEL_LABEL = {
+    Channel.EMAIL: "e-mail",
+    Channel.SMS: "SMS",
+    Channel.WHATSAPP: "WhatsApp",
+    Channel.CHAT: "platform chat",
+    Channel.PHONE: "call task",
+}
+
+
+def _refuse(reason: str | None) -> None:
+    if reason:
+        raise ApplicationError(reason, type="Refused", non_retryable=True)
+
+
+@workflow.defn(name="LeadFollowUp")
+class LeadFollowUp:
+    @workflow.init
+    def __init__(self, lead: Lead, carried: Conversation | None = None) -> None:
+        # Started with one argument (the lead document) but continued-as-new with two, and the
+        # SDK only applies type hints when the argument count matches: validate explicitly.
+        self._input = Lead.model_validate(lead)
+        self._c = None if carried is None else Conversation.model_validate(carried)
+        self._changed = False
+        self._next_at: datetime | None = None
+        self._published: dict[str, object] = {}
+
+    # --- the main loop --------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, lead: Lead, carried: Conversation | None = None) -> LeadState:
+        lead = self._input
+        if self._c is None:
+            plan = await workflow.execute_local_activity_method(
+                DealerActivities.load_dealer_plan,
+                lead.dealer_id or "",
+                start_to_close_timeout=LOAD_TIMEOUT,
+            )
+            self._c = Conversation.start(workflow.info().workflow_id, lead, plan, workflow.now())
+        c = self._c
+        while not c.status.final:
+            if self._history_is_long(c):
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(args=[lead, c])
+            await self._step(c)
+        await self._close_task(c, f"lead {c.status.value}")
+        self._next_at = None
+        self._publish(c)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return c.state(None)
+
+    def _history_is_long(self, c: Conversation) -> bool:
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() > c.plan.history_limit
+        )
+
+    async def _step(self, c: Conversation) -> None:
+        """One decision: wait for something to happen, or do the touch that is due."""
+        self._changed = False
+        if c.status is not LeadStatus.CONTACTING:
+            # paused, engaged, appointment: the cadence rests until a human or the customer acts
+            self._next_at = None
+            self._publish(c)
+            await workflow.wait_condition(lambda: self._changed)
+            return
+        step = self._next_step(c)
+        now = workflow.now()
+        if step.at > now:
+            self._next_at = step.at
+            self._publish(c, step)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await workflow.wait_condition(
+                    lambda: self._changed,
+                    timeout=step.at - now,
+                    timeout_summary=self._step_label(c, step),
+                )
+            return
+        if isinstance(step, CadenceDone):
+            c.become_unreachable(now)
+            return
+        await self._touch(c, step)
+
+    @staticmethod
+    def _next_step(c: Conversation) -> TouchDue | CadenceDone:
+        # The holidays library reads locale/gettext settings while building its calendar,
+        # which the sandbox forbids; the result only depends on the date and the pinned
+        # library version, so it is deterministic and safe to compute unrestricted.
+        with workflow.unsafe.sandbox_unrestricted():
+            return c.next_step()
+
+    def _step_label(self, c: Conversation, step: TouchDue | CadenceDone) -> str:
+        if isinstance(step, CadenceDone):
+            return "unreachable if no answer by then"
+        via = CHANNEL_LABEL[step.channel] if step.channel else "no-channel task"
+        return f"touch {step.number} of {c.touches_planned} via {via}"
+
+    # --- touches --------------------------------------------------------------------------
+
+    async def _touch(self, c: Conversation, step: TouchDue) -> None:
+        now = workflow.now()
+        if step.channel is None or step.channel is Channel.PHONE:
+            # Rule 2: no usable channel is a human task, never a dropped lead. Calls are tasks.
+            kind = TaskKind.NO_CHANNEL if step.channel is None else TaskKind.CALL
+            if c.open_task_id is None:
+                await self._open_task(c, kind, due_at=step.at if kind is TaskKind.CALL else None)
+            c.record_touch(
+                Touch(
+                    number=step.number,
+                    channel=step.channel,
+                    at=now,
+                    template=kind.value,
+                    task_id=c.open_task_id,
+                )
+            )
+            return
+        stage = stage_for(step.number, c.touches_planned)
+        template = f"{c.lead.kind.value}/{stage.value}/{step.channel.value}"
+        try:
+            await workflow.execute_activity_method(
+                SendingActivities.send_touch,
+                self._send_request(c, step),
+                start_to_close_timeout=SEND_ATTEMPT_TIMEOUT,
+                schedule_to_close_timeout=SEND_DEADLINE,
+                retry_policy=SEND_RETRY,
+                summary=self._step_label(c, step),
+            )
+        except ActivityError as error:
+            cause = error.cause
+            reason = (
+                cause.message if isinstance(cause, ApplicationError) else "not delivered in time"
+            )
+            if isinstance(cause, ApplicationError) and cause.type == PERMANENT:
+                # The same touch goes out again at once on the next usable channel.
+                c.delivery_failed(workflow.now(), step.channel, reason, permanent=True)
+                return
+            c.record_touch(
+                Touch(
+                    number=step.number,
+                    channel=step.channel,
+                    at=now,
+                    template=template,
+                    failed=reason,
+                )
+            )
+            return
+        c.record_touch(Touch(number=step.number, channel=step.channel, at=now, template=template))
+
+    def _send_request(self, c: Conversation, step: TouchDue) -> SendRequest:
+        assert step.channel is not None
+        inbound = c.whatsapp_inbound_at
+        return SendRequest(
+            lead_id=c.lead_id,
+            dealer_id=c.plan.dealer_id,
+            touch=step.number,
+            total=c.touches_planned,
+            channel=step.channel,
+            to=c.addresses[step.channel],
+            kind=c.lead.kind,
+            locale=c.lead.customer.locale or c.plan.locale,
+            customer_name=c.lead.customer.name,
+            vehicle=c.lead.vehicle.label() if c.lead.vehicle else None,
+            whatsapp_window_open=inbound is not None and workflow.now() - inbound < WHATSAPP_WINDOW,
+        )
+
+    # --- tasks ----------------------------------------------------------------------------
+
+    async def _open_task(
+        self, c: Conversation, kind: TaskKind, due_at: datetime | None = None
+    ) -> None:
+        c.tasks_opened += 1
+        tid = task_id(c.lead_id, c.tasks_opened)
+        # Set before awaiting: a second reply in the same workflow task must not open another.
+        c.open_task_id, c.open_task_kind = tid, kind
+        c.note(workflow.now(), f"task_opened_{kind.value}", detail=tid)
+        vehicle = c.lead.vehicle.label() if c.lead.vehicle else "no vehicle named"
+        label = kind.value.replace("_", " ").capitalize()
+        blind = f"{label} · {c.lead.kind.value.replace('_', ' ')} · {vehicle}"
+        offer = f" · offer €{c.lead.offer_amount:,.0f}" if c.lead.offer_amount is not None else ""
+        full = (
+            f"{label} · {c.lead.kind.value.replace('_', ' ')} · {c.lead.source} · {vehicle}{offer}"
+        )
+        await workflow.start_child_workflow(
+            SalesTask.run,
+            TaskInput(
+                task_id=tid,
+                lead_id=c.lead_id,
+                dealer_id=c.plan.dealer_id,
+                kind=kind,
+                summary=blind if c.plan.blind_tasks else full,
+                summary_claimed=full,
+                due_at=due_at,
+                remind_after=c.plan.remind_after,
+                escalate_after=c.plan.escalate_after,
+            ),
+            id=tid,
+            task_queue=workflow.info().task_queue,
+            # Tasks outlive a continue-as-new of their lead; the lead closes them by signal.
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            static_summary=blind if c.plan.blind_tasks else full,
+        )
+
+    async def _close_task(self, c: Conversation, what: str) -> None:
+        if c.open_task_id is None:
+            return
+        tid, c.open_task_id, c.open_task_kind = c.open_task_id, None, None
+        await workflow.get_external_workflow_handle(tid).signal(
+            SalesTask.lead_progress, Progress(what=what)
+        )
+
+    async def _tell_task(self, c: Conversation) -> None:
+        if c.open_task_id is not None:
+            await workflow.get_external_workflow_handle(c.open_task_id).signal(
+                SalesTask.customer_replied
+            )
+
+    # --- search attributes and what the UI shows -------------------------------------------
+
+    def _publish(self, c: Conversation, step: TouchDue | CadenceDone | None = None) -> None:
+        wanted: dict[str, object] = {
+            "status": c.status.value,
+            "touches": len(c.touches),
+            "next": self._next_at,
+        }
+        if not self._published:
+            workflow.upsert_search_attributes(
+                [
+                    sa.DEALER_ID.value_set(c.plan.dealer_id),
+                    sa.LEAD_SOURCE.value_set(c.lead.source),
+                    sa.LEAD_KIND.value_set(c.lead.kind.value),
+                ]
+            )
+        updates: list[SearchAttributeUpdate[Any]] = []
+        if self._published.get("status") != wanted["status"]:
+            updates.append(sa.LEAD_STATUS.value_set(c.status.value))
+        if self._published.get("touches") != wanted["touches"]:
+            updates.append(sa.TOUCH_COUNT.value_set(len(c.touches)))
+        if "next" not in self._published or self._published["next"] != wanted["next"]:
+            updates.append(
+                sa.NEXT_TOUCH_AT.value_set(self._next_at)
+                if self._next_at
+                else sa.NEXT_TOUCH_AT.value_unset()
+            )
+        if updates:
+            workflow.upsert_search_attributes(updates)
+        self._published = wanted
+        workflow.set_current_details(self._details(c, step))
+
+    def _details(self, c: Conversation, step: TouchDue | CadenceDone | None) -> str:
+        done = f"{len(c.touches)} of {c.touches_planned} touches done"
+        if step is not None:
+            upcoming = f"{self._step_label(c, step)}, {describe(step.at, c.plan.timezone)}"
+            return f"{c.status.value}: {done}; next {upcoming}"
+        task = f"; task {c.open_task_id}" if c.open_task_id else ""
+        return f"{c.status.value}: {done}{task}"
+
+    # --- signals --------------------------------------------------------------------------
+
+    async def _ready(self) -> Conversation:
+        await workflow.wait_condition(lambda: self._c is not None)
+        assert self._c is not None
+        return self._c
+
+    @workflow.signal
+    async def customer_replied(self, reply: CustomerReplied) -> None:
+        c = await self._ready()
+        needs_human = c.replied(workflow.now(), reply.channel)
+        self._changed = True
+        if not needs_human:
+            return
+        if c.open_task_id is None:
+            await self._open_task(c, TaskKind.REPLY)
+        else:
+            await self._tell_task(c)
+
+    @workflow.signal
+    async def delivery_failed(self, failure: DeliveryFailed) -> None:
+        c = await self._ready()
+        c.delivery_failed(workflow.now(), failure.channel, failure.reason, failure.permanent)
+        self._changed = True
+
+    @workflow.signal
+    async def opted_out(self, opt_out: OptedOut) -> None:
+        c = await self._ready()
+        c.opt_out(workflow.now(), opt_out.channel)
+        self._changed = True
+
+    @workflow.signal
+    async def new_inquiry(self, lead: Lead) -> None:
+        await self._merge(lead)
+
+    async def _merge(self, lead: Lead) -> bool:
+        c = await self._ready()
+        merged = c.merge(workflow.now(), lead)
+        if merged:
+            self._changed = True
+            await self._tell_task(c)
+        return merged
+
+    # --- updates --------------------------------------------------------------------------
+
+    @workflow.update
+    async def intake(self, lead: Lead) -> IntakeResult:
+        """Start-or-join from the starter and the API (update-with-start): says whether this
+        delivery joined an existing conversation."""
+        c = await self._ready()
+        c.intake_calls += 1
+        merged = await self._merge(lead)
+        own_first = c.intake_calls == 1 and not merged and lead == self._input
+        return IntakeResult(lead_id=c.lead_id, duplicate=not own_first)
+
+    @workflow.update
+    async def record_outcome(self, request: RecordOutcome) -> LeadState:
+        c = await self._ready()
+        _refuse(c.refuse_outcome(request))
+        c.record_outcome(workflow.now(), request)
+        self._changed = True
+        await self._close_task(c, f"outcome {request.outcome.value}")
+        return self.state()
+
+    @record_outcome.validator
+    def _validate_outcome(self, request: RecordOutcome) -> None:
+        if self._c is not None:
+            _refuse(self._c.refuse_outcome(request))
+
+    @workflow.update
+    async def log_call(self, call: LogCall) -> LeadState:
+        c = await self._ready()
+        _refuse(c.refuse_call())
+        c.log_call(workflow.now(), call)
+        self._changed = True
+        await self._close_task(c, f"call {call.result.value}")
+        return self.state()
+
+    @log_call.validator
+    def _validate_call(self, call: LogCall) -> None:
+        if self._c is not None:
+            _refuse(self._c.refuse_call())
+
+    @workflow.update
+    async def pause(self, _: Empty) -> LeadState:
+        c = await self._ready()
+        _refuse(c.refuse_pause())
+        c.pause(workflow.now())
+        self._changed = True
+        return self.state()
+
+    @pause.validator
+    def _validate_pause(self, _: Empty) -> None:
+        if self._c is not None:
+            _refuse(self._c.refuse_pause())
+
+    @workflow.update
+    async def resume(self, _: Empty) -> LeadState:
+        c = await self._ready()
+        _refuse(c.refuse_resume())
+        c.resume(workflow.now())
+        self._changed = True
+        return self.state()
+
+    @resume.validator
+    def _validate_resume(self, _: Empty) -> None:
+        if self._c is not None:
+            _refuse(self._c.refuse_resume())
+
+    # --- the query ------------------------------------------------------------------------
+
+    @workflow.query
+    def state(self) -> LeadState:
+        if self._c is None:
+            raise ApplicationError("the lead is still starting")
+        return self._c.state(self._next_at)

@@ -1,0 +1,172 @@
+"""SalesTask: one piece of human work on a lead (rule 6 of DESIGN §1).
+
+Kinds: `reply` (the customer answered), `call` (the customer asked for a call), `no_channel`
+(nothing can reach the customer: find them on the platform they wrote on). The task alerts
+the sales team when it opens (a call task when its business-hours slot comes), reminds after
+`remind_after`, and alerts managers after `escalate_after` while nobody has claimed it. It
+ends when the lead records an outcome or a call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.alerts import AlertActivities, AlertRequest, AlertStage
+    from leads.models import Strict, TaskKind, TaskState, TaskStatus
+    from workflows import search_attributes as sa
+
+ALERT_TIMEOUT = timedelta(seconds=30)
+ALERT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1)
+)
+
+
+class TaskInput(Strict):
+    task_id: str
+    lead_id: str
+    dealer_id: str
+    kind: TaskKind
+    summary: str  # what anyone may see
+    summary_claimed: str  # with source and offer: shown once claimed (blind tasks)
+    due_at: datetime | None = None  # call tasks: the business-hours slot
+    remind_after: timedelta
+    escalate_after: timedelta
+
+
+class Claim(Strict):
+    salesperson_id: str
+
+
+class Progress(Strict):
+    """The lead tells its task what happened: an outcome or a call was recorded."""
+
+    what: str
+
+
+@workflow.defn(name="SalesTask")
+class SalesTask:
+    @workflow.init
+    def __init__(self, task: TaskInput) -> None:
+        self._task = task
+        self._status = TaskStatus.OPEN
+        self._assigned_to: str | None = None
+        self._opened_at = workflow.now()
+        self._reminded = False
+        self._escalated = False
+        self._replies = 0
+
+    @workflow.run
+    async def run(self, task: TaskInput) -> TaskState:
+        workflow.upsert_search_attributes(
+            [
+                sa.DEALER_ID.value_set(task.dealer_id),
+                sa.TASK_KIND.value_set(task.kind.value),
+                sa.TASK_STATUS.value_set(TaskStatus.OPEN.value),
+                sa.ASSIGNED_TO.value_set(""),
+            ]
+        )
+        workflow.set_current_details(f"open: {task.summary}")
+        start = max(workflow.now(), task.due_at or workflow.now())
+        if await self._wait_unclaimed_until(start, f"call slot {start:%a %H:%M}"):
+            await self._alert("open")
+            for stage, after in (("remind", task.remind_after), ("escalate", task.escalate_after)):
+                if not await self._wait_unclaimed_until(start + after, f"{stage} if unclaimed"):
+                    break
+                await self._alert(stage)  # type: ignore[arg-type]
+        await workflow.wait_condition(lambda: self._status is TaskStatus.DONE)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._state()
+
+    async def _wait_unclaimed_until(self, at: datetime, summary: str) -> bool:
+        """Wait until `at`; True when the task is still unclaimed and not done by then."""
+        remaining = (at - workflow.now()).total_seconds()
+        if remaining > 0:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await workflow.wait_condition(
+                    lambda: self._status is not TaskStatus.OPEN,
+                    timeout=remaining,
+                    timeout_summary=summary,
+                )
+        return self._status is TaskStatus.OPEN
+
+    async def _alert(self, stage: AlertStage) -> None:
+        if stage == "remind":
+            self._reminded = True
+        elif stage == "escalate":
+            self._escalated = True
+        await workflow.execute_activity_method(
+            AlertActivities.alert_salespeople,
+            AlertRequest(
+                dealer_id=self._task.dealer_id,
+                task_id=self._task.task_id,
+                lead_id=self._task.lead_id,
+                kind=self._task.kind,
+                stage=stage,
+                summary=self._summary(),
+            ),
+            start_to_close_timeout=ALERT_TIMEOUT,
+            retry_policy=ALERT_RETRY,
+            summary=f"alert salespeople: {stage}",
+        )
+
+    def _summary(self) -> str:
+        return self._task.summary_claimed if self._assigned_to else self._task.summary
+
+    def _state(self) -> TaskState:
+        return TaskState(
+            task_id=self._task.task_id,
+            lead_id=self._task.lead_id,
+            dealer_id=self._task.dealer_id,
+            kind=self._task.kind,
+            status=self._status,
+            assigned_to=self._assigned_to,
+            summary=self._summary(),
+            opened_at=self._opened_at,
+            due_at=self._task.due_at,
+            reminded=self._reminded,
+            escalated=self._escalated,
+        )
+
+    @workflow.update
+    async def claim(self, claim: Claim) -> TaskState:
+        self._assigned_to = claim.salesperson_id
+        self._status = TaskStatus.CLAIMED
+        workflow.upsert_search_attributes(
+            [
+                sa.TASK_STATUS.value_set(TaskStatus.CLAIMED.value),
+                sa.ASSIGNED_TO.value_set(claim.salesperson_id),
+            ]
+        )
+        workflow.set_current_details(f"claimed by {claim.salesperson_id}: {self._summary()}")
+        return self._state()
+
+    @claim.validator
+    def _validate_claim(self, claim: Claim) -> None:
+        if self._status is TaskStatus.DONE:
+            raise ApplicationError("the task is already done")
+        if self._assigned_to and self._assigned_to != claim.salesperson_id:
+            raise ApplicationError(f"the task is already claimed by {self._assigned_to}")
+
+    @workflow.signal
+    async def lead_progress(self, progress: Progress) -> None:
+        self._status = TaskStatus.DONE
+        workflow.upsert_search_attributes([sa.TASK_STATUS.value_set(TaskStatus.DONE.value)])
+        workflow.set_current_details(f"done: {progress.what}")
+
+    @workflow.signal
+    async def customer_replied(self) -> None:
+        """The customer wrote again while this task is open: tell the team at once."""
+        self._replies += 1
+        if self._status is not TaskStatus.DONE:
+            await self._alert("reply")
+
+    @workflow.query
+    def state(self) -> TaskState:
+        return self._state()

@@ -1,0 +1,27 @@
+"""The search attributes of DESIGN §4: what operators filter on. None carries personal data."""
+
+from __future__ import annotations
+
+from temporalio.common import SearchAttributeKey
+
+DEALER_ID = SearchAttributeKey.for_keyword("DealerId")
+LEAD_STATUS = SearchAttributeKey.for_keyword("LeadStatus")
+LEAD_SOURCE = SearchAttributeKey.for_keyword("LeadSource")
+LEAD_KIND = SearchAttributeKey.for_keyword("LeadKind")
+TOUCH_COUNT = SearchAttributeKey.for_int("TouchCount")
+NEXT_TOUCH_AT = SearchAttributeKey.for_datetime("NextTouchAt")
+ASSIGNED_TO = SearchAttributeKey.for_keyword("AssignedTo")
+TASK_STATUS = SearchAttributeKey.for_keyword("TaskStatus")
+TASK_KIND = SearchAttributeKey.for_keyword("TaskKind")
+
+ALL: tuple[SearchAttributeKey, ...] = (  # type: ignore[type-arg]
+    DEALER_ID,
+    LEAD_STATUS,
+    LEAD_SOURCE,
+    LEAD_KIND,
+    TOUCH_COUNT,
+    NEXT_TOUCH_AT,
+    ASSIGNED_TO,
+    TASK_STATUS,
+    TASK_KIND,
+)
