@@ -91,7 +91,7 @@ def _record(message: OutboundMessage) -> dict[str, object]:
         "to": message.to,
         "subject": message.subject if message.channel is Channel.EMAIL else None,
         "body": message.text,
-        "sent_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "sent_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
     }
 
 

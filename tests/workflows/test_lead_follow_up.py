@@ -193,6 +193,28 @@ async def test_rule5_unreachable_refused_before_the_cadence_ran(engine: Engine) 
     assert (await handle.result()).outcome_reason == "bought elsewhere"
 
 
+async def test_rule1_brochure_low_bid_and_test_drive_get_the_same_schedule_and_channels(
+    always_open: Engine,
+) -> None:
+    """Same contact data (a placeholder phone and an e-mail address; the addresses differ only
+    so that they are three customers, not one conversation): same offsets, same channels."""
+    kinds = [
+        {"kind": "brochure_request", "source": "website"},
+        {"kind": "offer", "source": "marktplaats", "offer_amount": 500},
+        {"kind": "test_drive", "source": "autoscout24", "message": "Zaterdag?"},
+    ]
+    plans = []
+    for number, fields in enumerate(kinds):
+        customer = {"email": f"blank{number}@example.nl", "phone": "0000000000"}
+        handle = await always_open.start(customer=customer, **fields)
+        final = await handle.result()
+        arrival = final.touches[0].at
+        # seconds: the touch time is when its workflow task ran, a few ms after the timer
+        plans.append([(round((t.at - arrival).total_seconds()), t.channel) for t in final.touches])
+    assert plans[0] == plans[1] == plans[2]
+    assert {channel for _, channel in plans[0]} == {Channel.EMAIL}
+
+
 # --- rule 6: a reply goes to a human at once -----------------------------------------------
 
 
