@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 
 import structlog
-from leads.messages import MessageContext, render, stage_for
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -20,6 +19,7 @@ from activities.providers.base import OutboundMessage, PermanentDeliveryError, P
 from activities.senders import Senders
 from leads.config import Config, Dealer
 from leads.identity import reply_address, unsubscribe_token
+from leads.messages import MessageContext, render, stage_for
 from leads.models import Channel, LeadKind, Locale, Strict
 
 PERMANENT = "PermanentDelivery"
