@@ -198,7 +198,7 @@ async def test_rule1_brochure_low_bid_and_test_drive_get_the_same_schedule_and_c
 ) -> None:
     """Same contact data (a placeholder phone and an e-mail address; the addresses differ only
     so that they are three customers, not one conversation): same offsets, same channels."""
-    kinds = [
+    kinds: list[dict[str, Any]] = [
         {"kind": "brochure_request", "source": "website"},
         {"kind": "offer", "source": "marktplaats", "offer_amount": 500},
         {"kind": "test_drive", "source": "autoscout24", "message": "Zaterdag?"},
