@@ -7,16 +7,12 @@ if one part dies, the others are stopped too.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
-
-from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
-from temporalio.client import Client
 
 from workflows import search_attributes as sa
 
@@ -52,25 +48,27 @@ def dev_server_command(
     return command
 
 
-async def wait_for_server(address: str, deadline: float = STARTUP_SECONDS) -> None:
-    loop = asyncio.get_running_loop()
-    give_up = loop.time() + deadline
-    while True:
-        try:
-            client = await Client.connect(address)
-            await client.workflow_service.get_system_info(GetSystemInfoRequest())
+def wait_for_server(temporal: Path, address: str, deadline: float = STARTUP_SECONDS) -> None:
+    """Poll `temporal operator cluster health` (the CLI, so this supervising process never
+    holds a Temporal client of its own) until the server answers."""
+    give_up = time.monotonic() + deadline
+    while time.monotonic() < give_up:
+        health = subprocess.run(
+            [str(temporal), "operator", "cluster", "health", "--address", address],
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+        )
+        if health.returncode == 0:
             return
-        except Exception:
-            if loop.time() > give_up:
-                raise RuntimeError(f"the Temporal dev server did not answer on {address}") from None
-            await asyncio.sleep(0.2)
+        time.sleep(0.2)  # supervising a process start-up, not a test
+    raise RuntimeError(f"the Temporal dev server did not answer on {address}")
 
 
 def stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    """Newest first: the worker finishes its tasks before the server goes away."""
     for process in reversed(processes):
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
-    for process in reversed(processes):
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -94,7 +92,7 @@ def main() -> int:
         processes.append(
             subprocess.Popen(dev_server_command(BIN / "temporal", DATA / "temporal.db"))
         )
-        asyncio.run(wait_for_server(env["TEMPORAL_ADDRESS"]))
+        wait_for_server(BIN / "temporal", env["TEMPORAL_ADDRESS"])
         processes.append(subprocess.Popen([sys.executable, str(ROOT / "worker.py")], env=env))
         print(
             f"\nBlanco is running.\n  Temporal UI  http://localhost:{UI_PORT}\n"
