@@ -99,7 +99,7 @@ class Conversation(Strict):
     tasks_opened: int = 0
     open_task_id: str | None = None
     open_task_kind: TaskKind | None = None
-    intake_calls: int = 0
+    own_intake_reported: bool = False  # the delivery that started this workflow answered
     whatsapp_inbound_at: datetime | None = None
 
     # --- construction -------------------------------------------------------------------
@@ -257,6 +257,12 @@ class Conversation(Strict):
 
     def any_reply(self) -> bool:
         return any(e.what in {"customer_replied", "call_reached"} for e in self.events)
+
+    def call_closes_task(self, call: LogCall) -> bool:
+        """A logged call finishes a call task; a reply or no-channel task stays open until the
+        customer was actually reached (or an outcome is recorded): a missed call-back on a
+        customer who answered must not leave the lead without a human."""
+        return self.open_task_kind is TaskKind.CALL or call.result is CallResult.REACHED
 
     def log_call(self, now: datetime, call: LogCall) -> None:
         self.note(now, f"call_{call.result.value}", Channel.PHONE)

@@ -359,10 +359,13 @@ class LeadFollowUp:
         """Start-or-join from the starter and the API (update-with-start): says whether this
         delivery joined an existing conversation."""
         c = await self._ready()
-        c.intake_calls += 1
         merged = await self._merge(lead)
-        own_first = c.intake_calls == 1 and not merged and lead == self._input
-        return IntakeResult(lead_id=c.lead_id, duplicate=not own_first)
+        # Exactly one delivery is "new": the one carrying this workflow's own input, whatever
+        # order concurrent deliveries arrive in. Repeats and merged inquiries are duplicates.
+        started_it = not merged and lead == self._input and not c.own_intake_reported
+        if started_it:
+            c.own_intake_reported = True
+        return IntakeResult(lead_id=c.lead_id, duplicate=not started_it)
 
     @workflow.update
     async def record_outcome(self, request: RecordOutcome) -> LeadState:
@@ -382,9 +385,11 @@ class LeadFollowUp:
     async def log_call(self, call: LogCall) -> LeadState:
         c = await self._ready()
         _refuse(c.refuse_call())
+        closes_task = c.call_closes_task(call)
         c.log_call(workflow.now(), call)
         self._changed = True
-        await self._close_task(c, f"call {call.result.value}")
+        if closes_task:
+            await self._close_task(c, f"call {call.result.value}")
         return self.state()
 
     @log_call.validator

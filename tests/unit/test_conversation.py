@@ -22,6 +22,7 @@ from leads.models import (
     LogCall,
     Outcome,
     RecordOutcome,
+    TaskKind,
     Touch,
 )
 
@@ -425,3 +426,26 @@ def test_rule5_full_cadence_follows_offsets_from_arrival() -> None:
     offsets = [t.at - NOW for t in conversation.touches]
     assert tuple(offsets) == PLAN.cadence
     assert [t.number for t in conversation.touches] == list(range(1, 9))
+
+
+@pytest.mark.parametrize(
+    ("task", "result", "closes"),
+    [
+        (TaskKind.CALL, CallResult.NO_ANSWER, True),
+        (TaskKind.CALL, CallResult.VOICEMAIL, True),
+        (TaskKind.CALL, CallResult.REACHED, True),
+        (TaskKind.CALL, CallResult.WRONG_NUMBER, True),
+        (TaskKind.REPLY, CallResult.NO_ANSWER, False),
+        (TaskKind.REPLY, CallResult.VOICEMAIL, False),
+        (TaskKind.REPLY, CallResult.WRONG_NUMBER, False),
+        (TaskKind.REPLY, CallResult.REACHED, True),
+        (TaskKind.NO_CHANNEL, CallResult.NO_ANSWER, False),
+        (TaskKind.NO_CHANNEL, CallResult.REACHED, True),
+    ],
+)
+def test_rule6_a_missed_call_back_keeps_the_reply_task_open(
+    task: TaskKind, result: CallResult, closes: bool
+) -> None:
+    conversation = start()
+    conversation.open_task_id, conversation.open_task_kind = f"task-{LEAD_ID}-1", task
+    assert conversation.call_closes_task(LogCall(result=result)) is closes
