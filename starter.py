@@ -34,6 +34,8 @@ def read_lead(path: Path) -> Lead:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"{path}: cannot be read as UTF-8 text ({type(error).__name__})") from None
     except json.JSONDecodeError as error:
         raise InputError(f"{path}: not valid JSON: {error}") from None
     try:
@@ -58,7 +60,10 @@ async def start_from_file(path: Path, dealer_id: str | None) -> dict[str, object
         dealer = config.dealer(wanted)
     except KeyError:
         raise InputError(f"unknown dealer {wanted!r}") from None
-    client = await connect()
+    try:
+        client = await connect()
+    except RuntimeError as error:  # the SDK's connection failure
+        raise InputError(f"cannot reach Temporal: {error}") from None
     result = await start_lead(client, config, dealer, lead)
     return result.model_dump()
 

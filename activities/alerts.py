@@ -13,7 +13,12 @@ from typing import Literal
 import structlog
 from temporalio import activity
 
-from activities.providers.base import OutboundMessage, Provider
+from activities.providers.base import (
+    OutboundMessage,
+    PermanentDeliveryError,
+    Provider,
+    ProviderRejected,
+)
 from activities.senders import Senders
 from leads.config import Config, Dealer, Salesperson
 from leads.models import Channel, Strict, TaskKind
@@ -90,7 +95,13 @@ class AlertActivities:
                 subject=headline if channel is Channel.EMAIL else None,
                 text=text,
             )
-            await asyncio.to_thread(provider.send, message)
+            try:
+                await asyncio.to_thread(provider.send, message)
+            except (PermanentDeliveryError, ProviderRejected) as error:
+                # One bad staff address must not block the others, nor retry forever.
+                log.warning(
+                    "alert_not_delivered", task_id=request.task_id, to=person.id, reason=str(error)
+                )
         log.info(
             "salesperson_alert",
             task_id=request.task_id,

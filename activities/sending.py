@@ -19,7 +19,7 @@ from activities.providers.base import OutboundMessage, PermanentDeliveryError, P
 from activities.senders import Senders
 from leads.config import Config, Dealer
 from leads.identity import reply_address, unsubscribe_token
-from leads.messages import MessageContext, render, stage_for
+from leads.messages import MessageContext, first_name, render, stage_for
 from leads.models import Channel, LeadKind, Locale, Strict
 
 PERMANENT = "PermanentDelivery"
@@ -95,7 +95,7 @@ def build_message(request: SendRequest, dealer: Dealer, public_base_url: str) ->
         whatsapp_content_sid=content_sid,
         whatsapp_content_variables=(
             {
-                "1": (request.customer_name or "").split(" ")[0],
+                "1": first_name(request.customer_name) or "",
                 "2": request.vehicle or "",
                 "3": dealer.name,
             }

@@ -99,11 +99,13 @@ def touch_due(
     is_call: bool,
 ) -> datetime:
     """When cadence step `touch` (1-based) is due. `anchor` is the arrival time (shifted by
-    any time the lead was paused); touch 1 is due at the anchor itself, at any hour."""
-    if touch == 1:
-        return anchor
+    any time the lead was paused); a written touch 1 is due at the anchor itself, any hour."""
     tz = ZoneInfo(plan.timezone)
     windows = (plan.business_hours, plan.contact_window) if is_call else (plan.contact_window,)
+    if touch == 1:
+        # The first written answer goes out at once, at any hour; a call task (only when no
+        # written channel is usable) waits for business hours like every call.
+        return fit_all(windows, anchor, tz, spread_for(lead_id, touch)) if is_call else anchor
     raw = anchor + plan.cadence[touch - 1]
     if previous_at is not None:
         raw = max(raw, previous_at + min_spacing(plan, touch))

@@ -75,7 +75,7 @@ Days = Annotated[frozenset[int], BeforeValidator(parse_days)]
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
 
 class Window(Settings):

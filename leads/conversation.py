@@ -79,6 +79,12 @@ def merge_customer(known: Customer, new: Customer, region: str = "NL") -> Custom
     return Customer.model_validate(known.model_dump() | updates)
 
 
+def _same_document(a: Lead, b: Lead) -> bool:
+    """Two deliveries of one document, whatever arrival time each was stamped with."""
+    stamp = {"received_at", "dealer_id"}
+    return a.model_dump(exclude=stamp) == b.model_dump(exclude=stamp)
+
+
 class Conversation(Strict):
     lead_id: str
     lead: Lead
@@ -148,6 +154,14 @@ class Conversation(Strict):
     def cadence_done(self) -> bool:
         return len(self.touches) >= self.touches_planned
 
+    def waits_for_human(self) -> bool:
+        """Nothing automatic is due: the lead is paused, engaged or has an appointment, or the
+        cadence ran while a call or no-channel task is still open — then a human decides
+        whether the customer was reachable (rules 2 and 5), not the clock."""
+        return self.status is not LeadStatus.CONTACTING or (
+            self.cadence_done and self.open_task_id is not None
+        )
+
     def next_step(self) -> NextStep:
         if self.cadence_done:
             return CadenceDone(unreachable_at(self.plan, self.touches[-1].at))
@@ -210,11 +224,15 @@ class Conversation(Strict):
             self.blocked[each] = "opted out"
             if each not in self.opted_out:
                 self.opted_out.append(each)
+        if self.status.final:
+            return
         reachable_before = [c for c in self.addresses if c.written]
-        if (
-            channel == "all"
-            or (reachable_before and all(c in self.opted_out for c in reachable_before))
-        ) and not self.status.final:
+        everything = bool(reachable_before) and all(c in self.opted_out for c in reachable_before)
+        # "all" always ends it. Unsubscribing from the last channel ends a lead that is still
+        # being contacted; one that answered or has an appointment stays with its salesperson.
+        if channel == "all" or (
+            everything and self.status in (LeadStatus.CONTACTING, LeadStatus.PAUSED)
+        ):
             self.status = LeadStatus.OPTED_OUT
 
     def merge(self, now: datetime, lead: Lead) -> bool:
@@ -222,7 +240,7 @@ class Conversation(Strict):
         key = lead.inquiry_key()
         if key and any(f"{i.source}:{i.external_id}" == key for i in self.inquiries):
             return False
-        if not key and lead == self.lead:
+        if not key and _same_document(lead, self.lead):
             return False
         self.inquiries.append(
             Inquiry(source=lead.source, external_id=lead.external_id, kind=lead.kind, at=now)
@@ -294,6 +312,8 @@ class Conversation(Strict):
             return f"the lead is already {self.status.value}"
         if request.outcome is Outcome.LOST and not (request.reason or "").strip():
             return "lost needs a reason (e.g. bought elsewhere, price, financing)"
+        if request.outcome is Outcome.UNREACHABLE and self.any_reply():
+            return "the customer answered: unreachable does not apply (use lost with a reason)"
         if request.outcome is Outcome.UNREACHABLE and not self.cadence_done:
             return (
                 f"{len(self.touches)} of {self.touches_planned} touches done; a lead becomes "
@@ -311,6 +331,8 @@ class Conversation(Strict):
             return f"the lead is already {self.status.value}"
         if self.status is LeadStatus.PAUSED:
             return "the lead is already paused"
+        if self.status is not LeadStatus.CONTACTING:
+            return f"only a lead being contacted can be paused (it is {self.status.value})"
         return None
 
     def refuse_resume(self) -> str | None:

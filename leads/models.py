@@ -14,7 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, StringConst
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False, str_strip_whitespace=True)
+    # hide_input_in_errors: a rejected signal or input is logged by the SDK; its message must
+    # name the field, never echo a name, address or message text.
+    model_config = ConfigDict(
+        extra="forbid", frozen=False, str_strip_whitespace=True, hide_input_in_errors=True
+    )
 
 
 class Channel(StrEnum):

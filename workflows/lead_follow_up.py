@@ -15,7 +15,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.dealers import DealerActivities
@@ -32,7 +32,6 @@ with workflow.unsafe.imports_passed_through():
         IntakeResult,
         Lead,
         LeadState,
-        LeadStatus,
         LogCall,
         OptedOut,
         RecordOutcome,
@@ -78,6 +77,7 @@ class LeadFollowUp:
         self._changed = False
         self._next_at: datetime | None = None
         self._published: dict[str, object] = {}
+        self._starting: set[str] = set()  # task ids whose child start is not confirmed yet
 
     # --- the main loop --------------------------------------------------------------------
 
@@ -113,8 +113,9 @@ class LeadFollowUp:
     async def _step(self, c: Conversation) -> None:
         """One decision: wait for something to happen, or do the touch that is due."""
         self._changed = False
-        if c.status is not LeadStatus.CONTACTING:
-            # paused, engaged, appointment: the cadence rests until a human or the customer acts
+        if c.waits_for_human():
+            # paused, engaged, appointment, or the cadence ran with a human task still open:
+            # nothing automatic happens until a human or the customer acts
             self._next_at = None
             self._publish(c)
             await workflow.wait_condition(lambda: self._changed)
@@ -227,6 +228,7 @@ class LeadFollowUp:
         tid = task_id(c.lead_id, c.tasks_opened)
         # Set before awaiting: a second reply in the same workflow task must not open another.
         c.open_task_id, c.open_task_kind = tid, kind
+        self._starting.add(tid)
         c.note(workflow.now(), f"task_opened_{kind.value}", detail=tid)
         vehicle = c.lead.vehicle.label() if c.lead.vehicle else "no vehicle named"
         label = kind.value.replace("_", " ").capitalize()
@@ -254,20 +256,28 @@ class LeadFollowUp:
             parent_close_policy=workflow.ParentClosePolicy.ABANDON,
             static_summary=blind if c.plan.blind_tasks else full,
         )
+        self._starting.discard(tid)
+
+    async def _signal_task(self, tid: str, signal: str, *args: Progress) -> None:
+        """Signal a task once its start is confirmed. A task an operator terminated must not
+        fail the lead: the failure is logged and the lead goes on."""
+        await workflow.wait_condition(lambda: tid not in self._starting)
+        try:
+            await workflow.get_external_workflow_handle(tid).signal(signal, *args)
+        except FailureError as error:
+            workflow.logger.warning(
+                "task signal failed", extra={"task_id": tid, "error": str(error)}
+            )
 
     async def _close_task(self, c: Conversation, what: str) -> None:
         if c.open_task_id is None:
             return
         tid, c.open_task_id, c.open_task_kind = c.open_task_id, None, None
-        await workflow.get_external_workflow_handle(tid).signal(
-            SalesTask.lead_progress, Progress(what=what)
-        )
+        await self._signal_task(tid, "lead_progress", Progress(what=what))
 
     async def _tell_task(self, c: Conversation) -> None:
         if c.open_task_id is not None:
-            await workflow.get_external_workflow_handle(c.open_task_id).signal(
-                SalesTask.customer_replied
-            )
+            await self._signal_task(c.open_task_id, "customer_replied")
 
     # --- search attributes and what the UI shows -------------------------------------------
 
@@ -323,10 +333,13 @@ class LeadFollowUp:
         self._changed = True
         if not needs_human:
             return
-        if c.open_task_id is None:
-            await self._open_task(c, TaskKind.REPLY)
-        else:
+        if c.open_task_kind is TaskKind.REPLY:
             await self._tell_task(c)
+            return
+        # A call or no-channel task was about reaching the customer; now they answered, the
+        # work is a reply: close that task and open one that says so.
+        await self._close_task(c, "customer replied")
+        await self._open_task(c, TaskKind.REPLY)
 
     @workflow.signal
     async def delivery_failed(self, failure: DeliveryFailed) -> None:

@@ -50,8 +50,7 @@ EVERY_DAY = plan(contact_window={"start": "08:00", "end": "21:00", "days": "mon-
 # --- rule 4: the first answer at once, at any hour ------------------------------------------
 
 
-@pytest.mark.parametrize("is_call", [False, True], ids=["written", "call"])
-@pytest.mark.parametrize(
+ODD_HOURS = pytest.mark.parametrize(
     "arrival",
     [
         pytest.param(ams(2026, 11, 22, 3), id="sunday-03h"),
@@ -62,8 +61,19 @@ EVERY_DAY = plan(contact_window={"start": "08:00", "end": "21:00", "days": "mon-
         pytest.param(datetime(2026, 11, 24, 2, 0, tzinfo=UTC), id="utc-anchor"),
     ],
 )
-def test_rule4_first_touch_is_due_at_arrival_at_any_hour(arrival: datetime, is_call: bool) -> None:
-    assert touch_due(DEFAULT, LEAD, 1, arrival, None, is_call) == arrival
+
+
+@ODD_HOURS
+def test_rule4_first_written_touch_is_due_at_arrival_at_any_hour(arrival: datetime) -> None:
+    assert touch_due(DEFAULT, LEAD, 1, arrival, None, False) == arrival
+
+
+@ODD_HOURS
+def test_rule4_a_first_call_task_waits_for_business_hours(arrival: datetime) -> None:
+    """Only a lead with no written channel starts with a call: nobody is called at 03:00."""
+    due = touch_due(DEFAULT, LEAD, 1, arrival, None, True)
+    assert due > arrival
+    assert is_open(DEFAULT.business_hours, due, AMS) and is_open(DEFAULT.contact_window, due, AMS)
 
 
 # --- rule 4: later touches inside the window -------------------------------------------------
@@ -300,8 +310,8 @@ def test_rule4_every_later_touch_of_default_cadence_lies_inside_the_window(
         due = touch_due(DEFAULT, LEAD, touch, arrival, previous, is_call)
         due_times.append(due)
         previous = due
-        if touch == 1:
-            assert due == arrival
+        if touch == 1 and not is_call:
+            assert due == arrival  # the first written answer at once
             continue
         assert is_open(DEFAULT.contact_window, due, AMS), f"touch {touch} at {due}"
         if is_call:

@@ -449,3 +449,58 @@ def test_rule6_a_missed_call_back_keeps_the_reply_task_open(
     conversation = start()
     conversation.open_task_id, conversation.open_task_kind = f"task-{LEAD_ID}-1", task
     assert conversation.call_closes_task(LogCall(result=result)) is closes
+
+
+@pytest.mark.parametrize(
+    ("status", "ends"),
+    [
+        (LeadStatus.CONTACTING, True),
+        (LeadStatus.PAUSED, True),
+        (LeadStatus.ENGAGED, False),
+        (LeadStatus.APPOINTMENT, False),
+    ],
+)
+def test_rule7_unsubscribing_from_the_last_channel_ends_only_a_lead_being_contacted(
+    status: LeadStatus, ends: bool
+) -> None:
+    conversation = start()  # e-mail is the only written channel
+    conversation.status = status
+    conversation.opt_out(NOW, EMAIL)
+    assert EMAIL not in conversation.usable()  # suppressed at once, always
+    assert (conversation.status is LeadStatus.OPTED_OUT) is ends
+
+
+@pytest.mark.parametrize(
+    ("status", "refused"),
+    [
+        (LeadStatus.CONTACTING, False),
+        (LeadStatus.PAUSED, True),
+        (LeadStatus.ENGAGED, True),
+        (LeadStatus.APPOINTMENT, True),
+    ],
+)
+def test_pause_holds_only_a_running_cadence(status: LeadStatus, refused: bool) -> None:
+    conversation = start()
+    conversation.status = status
+    assert (conversation.refuse_pause() is not None) is refused
+
+
+def test_rule5_unreachable_refused_for_a_customer_who_answered() -> None:
+    conversation = start()
+    run_touches(conversation, len(PLAN.cadence))
+    conversation.replied(NOW, EMAIL)
+    reason = conversation.refuse_outcome(RecordOutcome(outcome=Outcome.UNREACHABLE))
+    assert reason is not None and "answered" in reason
+
+
+@pytest.mark.parametrize(
+    ("task", "waits"), [(None, False), (TaskKind.NO_CHANNEL, True), (TaskKind.CALL, True)]
+)
+def test_rule5_after_the_cadence_an_open_human_task_decides_not_the_clock(
+    task: TaskKind | None, waits: bool
+) -> None:
+    conversation = start()
+    run_touches(conversation, len(PLAN.cadence))
+    if task is not None:
+        conversation.open_task_id, conversation.open_task_kind = f"task-{LEAD_ID}-1", task
+    assert conversation.waits_for_human() is waits
