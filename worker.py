@@ -30,6 +30,11 @@ from workflows.sales_task import SalesTask
 
 log = structlog.get_logger("worker")
 
+# The sandbox re-imports the workflow modules for every workflow run; where
+# PYTHONDONTWRITEBYTECODE is set (as on the project's machines) each of those imports would
+# compile the source again. Cached bytecode is safe here: it is derived from the same files.
+sys.dont_write_bytecode = False
+
 # Pure, deterministic libraries the workflows use: imported once, not per workflow run.
 PASSTHROUGH = (
     "leads",

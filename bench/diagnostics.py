@@ -1,0 +1,178 @@
+"""Where the speed-to-lead bench's time goes: CPU per process (Linux /proc) and, from each
+workflow's history, the stages between a lead's arrival and its message.
+
+Stages, which add up to arrival → message exactly:
+- to server: arrival until the server records the workflow as started
+- to worker: until a worker picks up the first workflow task
+- workflow task(s): until the task that schedules the activity completes (for Blanco this
+  includes the local activity that loads the dealer plan, and the intake update)
+- to activity: until a worker picks up the activity
+- activity: until the message's line exists
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import math
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import Client
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+STAGES = ("to server", "to worker", "workflow task(s)", "to activity", "activity")
+FETCH_CONCURRENCY = 16
+
+
+# --- CPU ------------------------------------------------------------------------------------
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system, all threads) used by process `pid`; NaN if unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    except (OSError, IndexError, ValueError):
+        return math.nan
+
+
+def machine_busy() -> float:
+    """CPU seconds all processes of this machine have used: user, nice, system, irq and
+    softirq time (not idle, not waiting on I/O, not stolen by the hypervisor)."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:8]]
+    except (OSError, ValueError, IndexError):
+        return math.nan
+    user, nice, system, _idle, _iowait, irq, softirq = fields
+    return (user + nice + system + irq + softirq) / CLOCK_TICKS
+
+
+def child_pid(command: str) -> int | None:
+    """The pid of this process's child whose command name is `command` (e.g. the dev server
+    the SDK started), or None."""
+    mine = os.getpid()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.find("(") + 1 : stat.rfind(")")]
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == mine and name == command:
+            return int(entry.name)
+    return None
+
+
+@dataclass(frozen=True)
+class CpuSample:
+    at: float  # time.monotonic()
+    processes: dict[str, float]
+    machine: float
+
+
+@dataclass
+class CpuMeter:
+    pids: dict[str, int]  # label → pid
+
+    def sample(self) -> CpuSample:
+        return CpuSample(
+            time.monotonic(),
+            {label: process_cpu(pid) for label, pid in self.pids.items()},
+            machine_busy(),
+        )
+
+    async def settle(
+        self, idle_share: float = 0.15, window: float = 0.25, limit: float = 30.0
+    ) -> bool:
+        """Wait until our processes together use less than `idle_share` of one CPU over a
+        `window`, at most `limit` seconds; says whether they did."""
+        give_up = time.monotonic() + limit
+        before = self.sample()
+        while time.monotonic() < give_up:
+            await asyncio.sleep(window)
+            after = self.sample()
+            used = sum(after.processes.values()) - sum(before.processes.values())
+            if used < idle_share * (after.at - before.at):
+                return True
+            before = after
+        return False
+
+
+def cpu_line(before: CpuSample, after: CpuSample, leads: int, rate: float) -> str:
+    """CPU milliseconds per lead by process, what that demands at `rate`, and how busy the
+    other processes of the machine were meanwhile."""
+    used = {label: after.processes[label] - before.processes[label] for label in after.processes}
+    per_lead = sum(used.values()) / leads
+    others = max(after.machine - before.machine - sum(used.values()), 0.0)
+    parts = ", ".join(f"{label} {1000 * seconds / leads:.1f}" for label, seconds in used.items())
+    return (
+        f"CPU ms per lead: {parts} (total {1000 * per_lead:.1f}: {per_lead * rate:.2f} CPUs "
+        f"at {rate:g}/s); other processes used {others / (after.at - before.at):.2f} CPUs"
+    )
+
+
+# --- stages from workflow histories ---------------------------------------------------------
+
+
+def _seconds(event: HistoryEvent) -> float:
+    return event.event_time.seconds + event.event_time.nanos / 1e9
+
+
+def _first(events: Iterable[HistoryEvent], kind: EventType.ValueType) -> HistoryEvent | None:
+    return next((e for e in events if e.event_type == kind), None)
+
+
+def stages_of(events: Sequence[HistoryEvent], arrival: float, message_at: float) -> list[float]:
+    """The five stages (seconds) of one workflow's history, or [] if it has no activity."""
+    started = _first(events, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED)
+    picked = _first(events, EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED)
+    scheduled = _first(events, EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
+    if started is None or picked is None or scheduled is None:
+        return []
+    completions = [
+        e
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+        and e.event_id < scheduled.event_id
+    ]
+    activity = next(
+        (
+            e
+            for e in events
+            if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
+            and e.activity_task_started_event_attributes.scheduled_event_id == scheduled.event_id
+        ),
+        None,
+    )
+    if not completions or activity is None:
+        return []
+    points = [
+        arrival,
+        _seconds(started),
+        _seconds(picked),
+        _seconds(completions[-1]),
+        _seconds(activity),
+        message_at,
+    ]
+    return [b - a for a, b in itertools.pairwise(points)]
+
+
+async def stages(client: Client, runs: Sequence[tuple[str, float, float]]) -> list[list[float]]:
+    """Stages of each (workflow id, arrival, message time); histories fetched concurrently."""
+    gate = asyncio.Semaphore(FETCH_CONCURRENCY)
+
+    async def one(workflow_id: str, arrival: float, message_at: float) -> list[float]:
+        async with gate:
+            history = await client.get_workflow_handle(workflow_id).fetch_history()
+        return stages_of(history.events, arrival, message_at)
+
+    found = await asyncio.gather(*(one(*run) for run in runs))
+    return [s for s in found if s]
