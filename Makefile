@@ -25,7 +25,7 @@ lint: $(STAMP)
 	$(PY) -m mypy .
 
 bench: $(STAMP)  ## speed to lead: arrival → outbox line, against Temporal's own floor
-	$(PY) bench/speed_to_lead.py --rate 5 --leads 150
+	$(PY) bench/speed_to_lead.py
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache *.egg-info
