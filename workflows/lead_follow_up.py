@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -258,12 +259,16 @@ class LeadFollowUp:
         )
         self._starting.discard(tid)
 
-    async def _signal_task(self, tid: str, signal: str, *args: Progress) -> None:
+    async def _signal_task(
+        self,
+        tid: str,
+        send: Callable[[workflow.ExternalWorkflowHandle[SalesTask]], Awaitable[None]],
+    ) -> None:
         """Signal a task once its start is confirmed. A task an operator terminated must not
         fail the lead: the failure is logged and the lead goes on."""
         await workflow.wait_condition(lambda: tid not in self._starting)
         try:
-            await workflow.get_external_workflow_handle(tid).signal(signal, *args)
+            await send(workflow.get_external_workflow_handle_for(SalesTask.run, tid))
         except FailureError as error:
             workflow.logger.warning(
                 "task signal failed", extra={"task_id": tid, "error": str(error)}
@@ -273,11 +278,18 @@ class LeadFollowUp:
         if c.open_task_id is None:
             return
         tid, c.open_task_id, c.open_task_kind = c.open_task_id, None, None
-        await self._signal_task(tid, "lead_progress", Progress(what=what))
+        await self._close_task_by_id(tid, what)
+
+    async def _close_task_by_id(self, tid: str, what: str) -> None:
+        await self._signal_task(
+            tid, lambda task: task.signal(SalesTask.lead_progress, Progress(what=what))
+        )
 
     async def _tell_task(self, c: Conversation) -> None:
         if c.open_task_id is not None:
-            await self._signal_task(c.open_task_id, "customer_replied")
+            await self._signal_task(
+                c.open_task_id, lambda task: task.signal(SalesTask.customer_replied)
+            )
 
     # --- search attributes and what the UI shows -------------------------------------------
 
@@ -337,9 +349,12 @@ class LeadFollowUp:
             await self._tell_task(c)
             return
         # A call or no-channel task was about reaching the customer; now they answered, the
-        # work is a reply: close that task and open one that says so.
-        await self._close_task(c, "customer replied")
+        # work is a reply. Open it first (its id is set before any await, so a second reply
+        # joins it), then close the task it replaces.
+        replaced = c.open_task_id
         await self._open_task(c, TaskKind.REPLY)
+        if replaced is not None:
+            await self._close_task_by_id(replaced, "customer replied")
 
     @workflow.signal
     async def delivery_failed(self, failure: DeliveryFailed) -> None:

@@ -271,6 +271,27 @@ async def test_rule6_unclaimed_task_reminds_then_escalates_then_closes_on_outcom
     assert (await engine.state(handle)).status is LeadStatus.APPOINTMENT
 
 
+async def test_rule6_replies_during_a_call_task_replace_it_with_exactly_one_reply_task(
+    always_open: Engine,
+) -> None:
+    customer = {"email": "bel@example.nl", "phone": "0628491735", "preferred_channel": "phone"}
+    handle = await always_open.start(customer=customer)
+    state = await always_open.until(handle, lambda s: len(s.touches) == 2, step=timedelta(hours=1))
+    call_task = state.open_task_id
+    assert call_task == f"task-{handle.id}-1"
+    for text in ("Bel maar", "na 17:00"):  # two messages in a row, as customers send them
+        await handle.signal(
+            LeadFollowUp.customer_replied, CustomerReplied(channel="sms", text=text)
+        )
+    state = await always_open.until(handle, lambda s: s.open_task_id == f"task-{handle.id}-2")
+    assert [e.what for e in state.events].count("task_opened_reply") == 1
+    assert (await always_open.task(state.open_task_id or "")).kind == "reply"
+    closed = await always_open.env.client.get_workflow_handle_for(SalesTask.run, call_task).result()
+    assert closed.status is TaskStatus.DONE and closed.kind == "call"
+    with pytest.raises(RPCError):
+        await always_open.task(f"task-{handle.id}-3")
+
+
 # --- rule 7: opt-outs ----------------------------------------------------------------------
 
 
