@@ -79,12 +79,6 @@ def merge_customer(known: Customer, new: Customer, region: str = "NL") -> Custom
     return Customer.model_validate(known.model_dump() | updates)
 
 
-def _same_document(a: Lead, b: Lead) -> bool:
-    """Two deliveries of one document, whatever arrival time each was stamped with."""
-    stamp = {"received_at", "dealer_id"}
-    return a.model_dump(exclude=stamp) == b.model_dump(exclude=stamp)
-
-
 class Conversation(Strict):
     lead_id: str
     lead: Lead
@@ -240,7 +234,7 @@ class Conversation(Strict):
         key = lead.inquiry_key()
         if key and any(f"{i.source}:{i.external_id}" == key for i in self.inquiries):
             return False
-        if not key and _same_document(lead, self.lead):
+        if not key and lead.document_key() == self.lead.document_key():
             return False
         self.inquiries.append(
             Inquiry(source=lead.source, external_id=lead.external_id, kind=lead.kind, at=now)

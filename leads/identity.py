@@ -32,7 +32,7 @@ def customer_key(lead: Lead, region: str) -> str:
     if lead.external_id:
         return f"ext:{lead.source}:{lead.external_id}"
     # Nothing identifies the customer: the same document delivered twice is still one lead.
-    return "doc:" + lead.model_dump_json(exclude={"dealer_id", "received_at"})
+    return "doc:" + lead.document_key()
 
 
 def lead_id(dealer_id: str, secret: str, lead: Lead, region: str) -> str:

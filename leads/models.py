@@ -149,6 +149,11 @@ class Lead(Strict):
         """Identifies one delivery of one inquiry, for deduplication (no personal data)."""
         return f"{self.source}:{self.external_id}" if self.external_id else ""
 
+    def document_key(self) -> str:
+        """The document itself, without the stamps a delivery adds (arrival time, dealer):
+        two deliveries of one document have the same key."""
+        return self.model_dump_json(exclude={"dealer_id", "received_at"})
+
     def arrived_on(self) -> Channel | None:
         """A lead that carries a platform conversation arrived in that chat."""
         return Channel.CHAT if self.reply_url else None
