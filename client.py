@@ -4,7 +4,7 @@ search attribute registration, and starting (or joining) a lead's workflow."""
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
@@ -12,12 +12,17 @@ from temporalio.api.operatorservice.v1 import (
     ListSearchAttributesRequest,
 )
 from temporalio.client import Client, WithStartWorkflowOperation
-from temporalio.common import SearchAttributeKey, WorkflowIDConflictPolicy
+from temporalio.common import (
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+)
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 
 from leads.config import Config, Dealer
-from leads.identity import lead_id
+from leads.identity import contact_identifiers, contact_keys, lead_id
 from leads.models import IntakeResult, Lead
 from workflows import search_attributes as sa
 from workflows.lead_follow_up import LeadFollowUp
@@ -25,11 +30,16 @@ from workflows.lead_follow_up import LeadFollowUp
 DEFAULT_ADDRESS = "localhost:7233"
 
 
-async def connect(address: str | None = None, namespace: str | None = None) -> Client:
+async def connect(
+    address: str | None = None, namespace: str | None = None, lazy: bool = False
+) -> Client:
+    """`lazy`: connect on first use, so a service (the API) starts while Temporal is down
+    and answers 503 until it is back."""
     return await Client.connect(
         address or os.environ.get("TEMPORAL_ADDRESS", DEFAULT_ADDRESS),
         namespace=namespace or os.environ.get("TEMPORAL_NAMESPACE", "default"),
         data_converter=pydantic_data_converter,
+        lazy=lazy,
     )
 
 
@@ -67,7 +77,13 @@ def static_summary(lead: Lead) -> str:
     return " · ".join(parts)
 
 
-async def start_lead(client: Client, config: Config, dealer: Dealer, lead: Lead) -> IntakeResult:
+async def start_lead(
+    client: Client,
+    config: Config,
+    dealer: Dealer,
+    lead: Lead,
+    rpc_timeout: timedelta | None = None,
+) -> IntakeResult:
     """Start the lead's workflow, or join the customer's running one (update-with-start with
     USE_EXISTING: concurrent deliveries of one customer can never make two workflows)."""
     lead = lead.model_copy(
@@ -81,7 +97,18 @@ async def start_lead(client: Client, config: Config, dealer: Dealer, lead: Lead)
         task_queue=config.temporal.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         static_summary=static_summary(lead),
+        # How inbound replies find the lead; a merged inquiry's keys the workflow adds itself.
+        search_attributes=TypedSearchAttributes(
+            [SearchAttributePair(sa.CONTACT_KEYS, initial_contact_keys(dealer, lead))]
+        ),
     )
     return await client.execute_update_with_start_workflow(
-        LeadFollowUp.intake, lead, start_workflow_operation=start
+        LeadFollowUp.intake, lead, start_workflow_operation=start, rpc_timeout=rpc_timeout
     )
+
+
+def initial_contact_keys(dealer: Dealer, lead: Lead) -> list[str]:
+    identifiers = contact_identifiers(
+        lead.customer, [(lead.source, lead.external_id)], dealer.country
+    )
+    return contact_keys(dealer.webhook_secret, identifiers)

@@ -1,8 +1,8 @@
 """`make run`: the whole engine on the embedded Temporal dev server.
 
 Starts `temporal server start-dev` (persistent SQLite under .data/, Web UI on :8233, search
-attributes registered), waits until it answers, then the worker. Ctrl-C stops all of it;
-if one part dies, the others are stopped too.
+attributes registered), waits until it answers, then the worker and the API (:8000, docs at
+/docs). Ctrl-C stops all of it; if one part dies, the others are stopped too.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ BIN = Path(sys.executable).parent
 DATA = ROOT / ".data"
 ADDRESS = "127.0.0.1:7233"
 UI_PORT = 8233
+API_PORT = 8000
 STARTUP_SECONDS = 60.0
 
 
@@ -43,8 +44,11 @@ def dev_server_command(
         "--log-level",
         "warn",
     ]
-    for key in sa.ALL:  # the CLI's names: Keyword, Int, Datetime
-        command += ["--search-attribute", f"{key.name}={key.indexed_value_type.name.title()}"]
+    for key in sa.ALL:  # the CLI's names: Keyword, Int, Datetime, KeywordList
+        command += [
+            "--search-attribute",
+            f"{key.name}={key.indexed_value_type.name.title().replace('_', '')}",
+        ]
     return command
 
 
@@ -94,8 +98,16 @@ def main() -> int:
         )
         wait_for_server(BIN / "temporal", env["TEMPORAL_ADDRESS"])
         processes.append(subprocess.Popen([sys.executable, str(ROOT / "worker.py")], env=env))
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "api", "--host", "127.0.0.1", "--port", str(API_PORT)],
+                cwd=ROOT,
+                env=env,
+            )
+        )
         print(
             f"\nBlanco is running.\n  Temporal UI  http://localhost:{UI_PORT}\n"
+            f"  API          http://localhost:{API_PORT}  (docs: /docs)\n"
             f"  outbox       {env['BLANCO_OUTBOX']}\n"
             "  start a lead python starter.py lead examples/offer-placeholder-phone.json\n"
             "Ctrl-C stops everything.\n",

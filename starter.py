@@ -1,10 +1,12 @@
 """Command line: start (or join) the workflow for a lead.
 
     python starter.py lead examples/offer-placeholder-phone.json
-    python starter.py lead FILE --dealer autohuis-west
+    python starter.py lead examples/adf-test-drive.xml --dealer autohuis-west
 
-Prints one JSON object on stdout: {"lead_id": "...", "duplicate": false}.
-A bad file or an unknown dealer prints the problem on stderr, exits 2 and starts nothing.
+FILE is the intake JSON document (.json) or ADF XML (.xml). Prints one JSON object per lead on
+stdout, one per line: {"lead_id": "...", "duplicate": false}. An ADF document can hold several
+prospects, each its own lead. A bad file or an unknown dealer prints the problem on stderr,
+exits 2 and starts nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from client import connect, start_lead
-from leads.config import ConfigError, load_config
+from leads.adf import AdfError, parse_adf
+from leads.config import ConfigError, Dealer, load_config
 from leads.models import Lead
 
 
@@ -27,9 +30,10 @@ class InputError(Exception):
     """The lead file cannot be used; the message says why."""
 
 
-def read_lead(path: Path) -> Lead:
+def read_lead(path: Path) -> list[Lead]:
+    """The leads in the file: one for JSON, one per prospect for ADF XML."""
     if path.suffix.lower() == ".xml":
-        raise InputError(f"{path}: ADF XML intake is not available yet; use the JSON document")
+        return _read_adf(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -39,7 +43,7 @@ def read_lead(path: Path) -> Lead:
     except json.JSONDecodeError as error:
         raise InputError(f"{path}: not valid JSON: {error}") from None
     try:
-        return Lead.model_validate(data)
+        return [Lead.model_validate(data)]
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or '(document)'}: {e['msg']}"
@@ -48,39 +52,61 @@ def read_lead(path: Path) -> Lead:
         raise InputError(f"{path}: {problems}") from None
 
 
-async def start_from_file(path: Path, dealer_id: str | None) -> dict[str, object]:
-    config = load_config()
-    lead = read_lead(path)
-    wanted = dealer_id or lead.dealer_id
-    if not wanted:
-        if len(config.dealers) != 1:
-            raise InputError("no dealer_id in the file: pass --dealer")
-        wanted = config.dealers[0].id
+def _read_adf(path: Path) -> list[Lead]:
     try:
-        dealer = config.dealer(wanted)
-    except KeyError:
-        raise InputError(f"unknown dealer {wanted!r}") from None
+        # Bytes: the parser honours the document's own encoding declaration.
+        document = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as error:
+        raise InputError(f"{path}: cannot be read ({type(error).__name__})") from None
+    try:
+        return parse_adf(document)
+    except AdfError as error:
+        raise InputError(f"{path}: {error}") from None
+
+
+async def start_from_file(path: Path, dealer_id: str | None) -> list[dict[str, object]]:
+    """Start (or join) the workflow of every lead in the file, in order. Every lead's dealer
+    is checked before the first one starts, so a bad file starts nothing."""
+    config = load_config()
+    leads = read_lead(path)
+    dealers: list[Dealer] = []
+    for lead in leads:
+        wanted = dealer_id or lead.dealer_id
+        if not wanted:
+            if len(config.dealers) != 1:
+                raise InputError("no dealer_id in the file: pass --dealer")
+            wanted = config.dealers[0].id
+        try:
+            dealers.append(config.dealer(wanted))
+        except KeyError:
+            raise InputError(f"unknown dealer {wanted!r}") from None
     try:
         client = await connect()
     except RuntimeError as error:  # the SDK's connection failure
         raise InputError(f"cannot reach Temporal: {error}") from None
-    result = await start_lead(client, config, dealer, lead)
-    return result.model_dump()
+    results = []
+    for lead, dealer in zip(leads, dealers, strict=True):
+        result = await start_lead(client, config, dealer, lead)
+        results.append(result.model_dump())
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="starter.py", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     lead = commands.add_parser("lead", help="start or join the workflow for the lead in FILE")
-    lead.add_argument("file", type=Path, help=".json: the intake document")
+    lead.add_argument("file", type=Path, help=".json: the intake document, .xml: ADF")
     lead.add_argument("--dealer", help="dealer id (default: the file's dealer_id)")
     args = parser.parse_args(argv)
     try:
-        result = asyncio.run(start_from_file(args.file, args.dealer))
+        results = asyncio.run(start_from_file(args.file, args.dealer))
     except (InputError, ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(json.dumps(result))
+    for result in results:  # one line per lead: a one-lead file prints exactly one object
+        print(json.dumps(result))
     return 0
 
 

@@ -57,7 +57,12 @@ def build_worker(
         client,
         task_queue=task_queue or config.temporal.task_queue,
         workflows=[LeadFollowUp, SalesTask],
-        activities=[sending.send_touch, alerts.alert_salespeople, dealers.load_dealer_plan],
+        activities=[
+            sending.send_touch,
+            alerts.alert_salespeople,
+            dealers.load_dealer_plan,
+            dealers.contact_keys,
+        ],
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
         ),

@@ -97,9 +97,11 @@ def touch_due(
     anchor: datetime,
     previous_at: datetime | None,
     is_call: bool,
+    not_before: datetime | None = None,
 ) -> datetime:
     """When cadence step `touch` (1-based) is due. `anchor` is the arrival time (shifted by
-    any time the lead was paused); a written touch 1 is due at the anchor itself, any hour."""
+    any time the lead was paused); a written touch 1 is due at the anchor itself, any hour.
+    `not_before`: the customer said (out of office) when they are back."""
     tz = ZoneInfo(plan.timezone)
     windows = (plan.business_hours, plan.contact_window) if is_call else (plan.contact_window,)
     if touch == 1:
@@ -109,6 +111,8 @@ def touch_due(
     raw = anchor + plan.cadence[touch - 1]
     if previous_at is not None:
         raw = max(raw, previous_at + min_spacing(plan, touch))
+    if not_before is not None:
+        raw = max(raw, not_before)
     return fit_all(windows, raw, tz, spread_for(lead_id, touch))
 
 

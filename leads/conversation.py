@@ -23,11 +23,14 @@ from leads.contact import (
     channel_for_touch,
     normalise_email,
 )
+from leads.identity import contact_identifiers
+from leads.inbound import AUTO_REPLY_DEFAULT_POSTPONE, advance
 from leads.models import (
     PHONE_NUMBER_CHANNELS,
     CallResult,
     Channel,
     Customer,
+    DeliveryStatus,
     Event,
     Inquiry,
     Lead,
@@ -66,6 +69,9 @@ class CadenceDone:
 
 NextStep = TouchDue | CadenceDone
 
+EVENTS_REMEMBERED = 500  # provider event ids kept for de-duplication (webhooks retry for days)
+AUTO_REPLY_LONGEST = timedelta(days=90)  # an out-of-office never holds the cadence longer
+
 
 def merge_customer(known: Customer, new: Customer, region: str = "NL") -> Customer:
     """A later inquiry fills in what the first one lacked and updates what the customer changed.
@@ -101,6 +107,9 @@ class Conversation(Strict):
     open_task_kind: TaskKind | None = None
     own_intake_reported: bool = False  # the delivery that started this workflow answered
     whatsapp_inbound_at: datetime | None = None
+    not_before: datetime | None = None  # an out-of-office said when the customer is back
+    events_seen: list[str] = Field(default_factory=list)
+    contact_fingerprint: str | None = None  # of the identifiers behind the ContactKeys published
 
     # --- construction -------------------------------------------------------------------
 
@@ -158,17 +167,34 @@ class Conversation(Strict):
 
     def next_step(self) -> NextStep:
         if self.cadence_done:
-            return CadenceDone(unreachable_at(self.plan, self.touches[-1].at))
+            at = unreachable_at(self.plan, self.touches[-1].at)
+            if self.not_before is not None:
+                # Away when the cadence ended: they get the grace after they are back.
+                at = max(at, self.not_before + self.plan.grace)
+            return CadenceDone(at)
         number = len(self.touches) + 1
         channel = self.channel_for(number)
         previous = self.touches[-1].at if self.touches else None
         due = touch_due(
-            self.plan, self.lead_id, number, self.anchor, previous, channel is Channel.PHONE
+            self.plan,
+            self.lead_id,
+            number,
+            self.anchor,
+            previous,
+            channel is Channel.PHONE,
+            self.not_before,
         )
         return TouchDue(number, channel, due)
 
     def record_touch(self, touch: Touch) -> None:
         self.touches.append(touch)
+
+    def contact_identifiers(self) -> list[str]:
+        return contact_identifiers(
+            self.lead.customer,
+            [(i.source, i.external_id) for i in self.inquiries],
+            self.plan.country,
+        )
 
     def attempts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -183,6 +209,42 @@ class Conversation(Strict):
         self, now: datetime, what: str, channel: Channel | None = None, detail: str | None = None
     ) -> None:
         self.events.append(Event(at=now, what=what, channel=channel, detail=detail))
+
+    def first_time(self, event_id: str | None) -> bool:
+        """False for a provider event already heard (webhooks are delivered at least once)."""
+        if event_id is None:
+            return True
+        if event_id in self.events_seen:
+            return False
+        self.events_seen = [*self.events_seen[-(EVENTS_REMEMBERED - 1) :], event_id]
+        return True
+
+    def touch(self, number: int, channel: Channel) -> Touch | None:
+        for touch in reversed(self.touches):
+            if touch.number == number and touch.channel is channel:
+                return touch
+        return None
+
+    def delivery_report(self, number: int, channel: Channel, status: DeliveryStatus) -> bool:
+        """Record a provider's report on a touch. Reports arrive out of order; a message never
+        moves backwards (a late `sent` after `delivered`, a `failed` after `read`). True when
+        the report changed the touch."""
+        touch = self.touch(number, channel)
+        if touch is None:
+            return False
+        moved = advance(touch.delivery, status)
+        if moved == touch.delivery:
+            return False
+        touch.delivery = moved
+        return moved == status
+
+    def auto_replied(self, now: datetime, channel: Channel, until: datetime | None) -> None:
+        """Rule 6 says a reply goes to a human; an out-of-office is not a reply. The next
+        touch waits until the customer is back (or a day, when they do not say)."""
+        back = until if until is not None and until > now else now + AUTO_REPLY_DEFAULT_POSTPONE
+        back = min(back, now + AUTO_REPLY_LONGEST)
+        self.not_before = max(back, self.not_before) if self.not_before else back
+        self.note(now, "auto_reply", channel, f"next touch not before {self.not_before:%Y-%m-%d}")
 
     def replied(self, now: datetime, channel: Channel) -> bool:
         """Rule 6: a reply stops the cadence. True when this reply needs a human now."""
@@ -209,6 +271,18 @@ class Conversation(Strict):
         if permanent:
             self.blocked[channel] = f"failed: {reason}"
 
+    def delivery_failed_for_touch(
+        self, now: datetime, number: int, channel: Channel, reason: str, permanent: bool
+    ) -> bool:
+        """A provider reports a touch failed. Ignored when the touch is unknown or was already
+        delivered (an out-of-order report); True when the failure was recorded."""
+        touch = self.touch(number, channel)
+        if touch is None or not self.delivery_report(number, channel, DeliveryStatus.FAILED):
+            return False
+        touch.failed = reason
+        self.delivery_failed(now, channel, reason, permanent)
+        return True
+
     def opt_out(self, now: datetime, channel: Channel | Literal["all"]) -> None:
         """Rule 7: an opt-out suppresses that channel at once; a customer who opted out of every
         channel they could be reached on is opted out of all of them."""
@@ -228,6 +302,14 @@ class Conversation(Strict):
             everything and self.status in (LeadStatus.CONTACTING, LeadStatus.PAUSED)
         ):
             self.status = LeadStatus.OPTED_OUT
+
+    def opt_in(self, now: datetime, channel: Channel) -> None:
+        """START / UNSTOP: the channel may be used again (unless it failed for another reason)."""
+        self.note(now, "opted_in", channel)
+        if channel in self.opted_out:
+            self.opted_out.remove(channel)
+        if self.blocked.get(channel) == "opted out":
+            del self.blocked[channel]
 
     def merge(self, now: datetime, lead: Lead) -> bool:
         """Rule: one customer, one conversation. False when this inquiry was already known."""

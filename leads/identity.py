@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterable
 
 from leads.contact import analyse_phone, normalise_email
-from leads.models import Lead
+from leads.models import Customer, Lead
 
 KEY_LENGTH = 24  # hex characters: 96 bits, collision-free for any dealer's lifetime of leads
 
@@ -35,13 +36,68 @@ def customer_key(lead: Lead, region: str) -> str:
     return "doc:" + lead.document_key()
 
 
+def contact_identifiers(
+    customer: Customer, inquiries: Iterable[tuple[str, str | None]], region: str
+) -> list[str]:
+    """Everything an inbound message or event may name the customer by: their e-mail
+    address, usable phone number, and each inquiry's external id (with and without its
+    source, since a platform's chat webhook may not say which portal it is). Hashed before
+    it leaves the process (`contact_keys`)."""
+    found: set[str] = set()
+    email = normalise_email(customer.email)
+    if email:
+        found.add(f"email:{email}")
+    phone = analyse_phone(customer.phone, region)
+    if phone.callable and phone.e164:
+        found.add(f"phone:{phone.e164}")
+    for source, external_id in inquiries:
+        if external_id:
+            found.update({f"ext:{source}:{external_id}", f"extid:{external_id}"})
+    return sorted(found)
+
+
+def contact_keys(secret: str, identifiers: Iterable[str]) -> list[str]:
+    """The keyed hashes a lead is found by (the `ContactKeys` search attribute)."""
+    return sorted(keyed_hash(secret, identifier) for identifier in identifiers)
+
+
 def lead_id(dealer_id: str, secret: str, lead: Lead, region: str) -> str:
     return f"lead-{dealer_id}-{keyed_hash(secret, customer_key(lead, region))}"
 
 
 def address_key(secret: str, kind: str, address: str) -> str:
-    """Keyed hash of a single address (`email:…`, `phone:…`), e.g. to route an inbound reply."""
+    """Keyed hash of one identifier (`email`, `phone`, `ext`, `extid`), e.g. to route an
+    inbound reply: the same value `contact_keys` publishes for it."""
     return keyed_hash(secret, f"{kind}:{address}")
+
+
+def lead_dealer(lead: str, dealer_ids: Iterable[str]) -> str | None:
+    """The dealer a lead id belongs to (`lead-<dealer>-<key>`), when it is well formed."""
+    prefix, _, key = lead.rpartition("-")
+    if len(key) != KEY_LENGTH or any(ch not in "0123456789abcdef" for ch in key):
+        return None
+    for dealer in dealer_ids:
+        if prefix == f"lead-{dealer}":
+            return dealer
+    return None
+
+
+def check_reply_token(secret: str, dealer_id: str, token: str) -> str | None:
+    """The lead id a `reply+<token>` address names, when its signature is right."""
+    key = token.partition(".")[0]
+    lead = f"lead-{dealer_id}-{key}"
+    expected = reply_address(secret, lead, "x").split("@")[0].removeprefix("reply+")
+    # bytes: compare_digest refuses non-ASCII str, and a token comes from a stranger
+    valid = hmac.compare_digest(token.encode(), expected.encode()) and len(key) == KEY_LENGTH
+    return lead if valid else None
+
+
+def check_unsubscribe_token(secret: str, token: str) -> tuple[str, str] | None:
+    """(lead id, channel) of a signed unsubscribe token, when its signature is right."""
+    lead, _, rest = token.partition(".")
+    channel, _, _ = rest.partition(".")
+    expected = unsubscribe_token(secret, lead, channel)
+    return (lead, channel) if hmac.compare_digest(token.encode(), expected.encode()) else None
 
 
 def task_id(lead: str, number: int) -> str:

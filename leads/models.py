@@ -98,6 +98,18 @@ class TaskStatus(StrEnum):
     DONE = "done"
 
 
+class DeliveryStatus(StrEnum):
+    """Where a sent message is, as the provider reports it. Reports can arrive out of order;
+    `leads.inbound.advance` keeps a message from moving backwards."""
+
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+
+
 class Stage(StrEnum):
     """Which message of the cadence: the first answer, a follow-up, or the last one."""
 
@@ -161,21 +173,53 @@ class Lead(Strict):
 
 # --- signals ---------------------------------------------------------------------------------
 
+# A provider's id for the event (Twilio MessageSid, SendGrid sg_event_id, a Message-ID): the
+# workflow ignores an event it has seen, so a webhook delivered twice is heard once.
+EventId = Annotated[str, StringConstraints(max_length=200)]
+
 
 class CustomerReplied(Strict):
     channel: Channel
     text: Annotated[str, StringConstraints(max_length=10_000)] = ""
     received_at: datetime | None = None
+    event_id: EventId | None = None
 
 
 class DeliveryFailed(Strict):
     channel: Channel
     reason: ShortText = ""
     permanent: bool = False
+    touch: int | None = None  # the touch the provider reports on, when it says
+    event_id: EventId | None = None
+
+
+class DeliveryReport(Strict):
+    """A provider's progress report on one touch (sent, delivered, read)."""
+
+    channel: Channel
+    touch: int
+    status: DeliveryStatus
+    event_id: EventId | None = None
 
 
 class OptedOut(Strict):
     channel: Channel | Literal["all"]
+    event_id: EventId | None = None
+
+
+class OptedIn(Strict):
+    """START / UNSTOP: the customer wants this channel again."""
+
+    channel: Channel
+    event_id: EventId | None = None
+
+
+class AutoReplied(Strict):
+    """An out-of-office answer: not a reply (rule 6), but the next touch waits."""
+
+    channel: Channel
+    until: datetime | None = None  # the return date, when the message names one
+    event_id: EventId | None = None
 
 
 # --- updates ---------------------------------------------------------------------------------
@@ -211,6 +255,7 @@ class Touch(Strict):
     template: str
     task_id: str | None = None
     failed: str | None = None  # why the provider refused, when it did
+    delivery: DeliveryStatus | None = None  # what the provider last reported
 
 
 class Inquiry(Strict):

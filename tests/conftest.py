@@ -26,6 +26,7 @@ from client import register_search_attributes
 from leads.config import Config, parse_config
 from tests.fakes.fixtures import *  # noqa: F403
 from worker import build_worker
+from workflows import search_attributes as sa
 
 BIN = Path(sys.executable).parent
 TEST_SERVER = BIN / "temporal-test-server"
@@ -70,6 +71,20 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
         test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
     )
     await register_search_attributes(env.client)
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The real dev server (real visibility: the API's task list and lead lookup need it), on
+    127.0.0.1 and a free port, shared by the API and end-to-end tests."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(DEV_SERVER),
+        search_attributes=sa.ALL,
+        data_converter=pydantic_data_converter,
+        ip="127.0.0.1",
+    )
     yield env
     await env.shutdown()
 

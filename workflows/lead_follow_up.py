@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,21 +21,24 @@ from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.dealers import DealerActivities
+    from activities.dealers import ContactKeysRequest, DealerActivities
     from activities.sending import PERMANENT, SendingActivities, SendRequest
     from leads.cadence import describe
     from leads.conversation import CadenceDone, Conversation, TouchDue
     from leads.identity import task_id
     from leads.messages import stage_for
     from leads.models import (
+        AutoReplied,
         Channel,
         CustomerReplied,
         DeliveryFailed,
+        DeliveryReport,
         Empty,
         IntakeResult,
         Lead,
         LeadState,
         LogCall,
+        OptedIn,
         OptedOut,
         RecordOutcome,
         TaskKind,
@@ -114,6 +119,7 @@ class LeadFollowUp:
     async def _step(self, c: Conversation) -> None:
         """One decision: wait for something to happen, or do the touch that is due."""
         self._changed = False
+        await self._publish_contact_keys(c)
         if c.waits_for_human():
             # paused, engaged, appointment, or the cadence ran with a human task still open:
             # nothing automatic happens until a human or the customer acts
@@ -323,6 +329,25 @@ class LeadFollowUp:
         self._published = wanted
         workflow.set_current_details(self._details(c, step))
 
+    async def _publish_contact_keys(self, c: Conversation) -> None:
+        """Keep `ContactKeys` (how inbound replies find this lead) in step with the contact
+        data merged inquiries add. The starter and the API set them at start; a workflow
+        started otherwise (an operator's CLI) or carrying merged data hashes them here, with
+        the dealer's secret, in a local activity."""
+        identifiers = c.contact_identifiers()
+        fingerprint = hashlib.sha256(json.dumps(identifiers).encode()).hexdigest()[:16]
+        if fingerprint == c.contact_fingerprint:
+            return
+        set_at_start = workflow.info().typed_search_attributes.get(sa.CONTACT_KEYS) is not None
+        if not (c.contact_fingerprint is None and set_at_start and len(c.inquiries) == 1):
+            keys = await workflow.execute_local_activity_method(
+                DealerActivities.contact_keys,
+                ContactKeysRequest(dealer_id=c.plan.dealer_id, identifiers=identifiers),
+                start_to_close_timeout=LOAD_TIMEOUT,
+            )
+            workflow.upsert_search_attributes([sa.CONTACT_KEYS.value_set(keys)])
+        c.contact_fingerprint = fingerprint
+
     def _details(self, c: Conversation, step: TouchDue | CadenceDone | None) -> str:
         done = f"{len(c.touches)} of {c.touches_planned} touches done"
         if step is not None:
@@ -341,6 +366,8 @@ class LeadFollowUp:
     @workflow.signal
     async def customer_replied(self, reply: CustomerReplied) -> None:
         c = await self._ready()
+        if not c.first_time(reply.event_id):
+            return
         needs_human = c.replied(workflow.now(), reply.channel)
         self._changed = True
         if not needs_human:
@@ -359,14 +386,43 @@ class LeadFollowUp:
     @workflow.signal
     async def delivery_failed(self, failure: DeliveryFailed) -> None:
         c = await self._ready()
-        c.delivery_failed(workflow.now(), failure.channel, failure.reason, failure.permanent)
+        if not c.first_time(failure.event_id):
+            return
+        now = workflow.now()
+        if failure.touch is None:
+            c.delivery_failed(now, failure.channel, failure.reason, failure.permanent)
+        elif not c.delivery_failed_for_touch(
+            now, failure.touch, failure.channel, failure.reason, failure.permanent
+        ):
+            return  # an unknown touch, or one already delivered: an out-of-order report
         self._changed = True
+
+    @workflow.signal
+    async def delivery_status(self, report: DeliveryReport) -> None:
+        c = await self._ready()
+        if c.first_time(report.event_id):
+            c.delivery_report(report.touch, report.channel, report.status)
 
     @workflow.signal
     async def opted_out(self, opt_out: OptedOut) -> None:
         c = await self._ready()
-        c.opt_out(workflow.now(), opt_out.channel)
-        self._changed = True
+        if c.first_time(opt_out.event_id):
+            c.opt_out(workflow.now(), opt_out.channel)
+            self._changed = True
+
+    @workflow.signal
+    async def opted_in(self, opt_in: OptedIn) -> None:
+        c = await self._ready()
+        if c.first_time(opt_in.event_id):
+            c.opt_in(workflow.now(), opt_in.channel)
+            self._changed = True
+
+    @workflow.signal
+    async def auto_replied(self, auto: AutoReplied) -> None:
+        c = await self._ready()
+        if c.first_time(auto.event_id):
+            c.auto_replied(workflow.now(), auto.channel, auto.until)
+            self._changed = True
 
     @workflow.signal
     async def new_inquiry(self, lead: Lead) -> None:

@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from leads.models import Strict, TaskKind, TaskState, TaskStatus
     from workflows import search_attributes as sa
 
+MEMO_KEY = "task"  # the memo holding the TaskState the salesperson API lists
 ALERT_TIMEOUT = timedelta(seconds=30)
 ALERT_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1)
@@ -73,6 +74,7 @@ class SalesTask:
             ]
         )
         workflow.set_current_details(f"open: {task.summary}")
+        self._publish()
         start = max(workflow.now(), task.due_at or workflow.now())
         if await self._wait_unclaimed_until(start, f"call slot {start:%a %H:%M}"):
             await self._alert("open")
@@ -96,11 +98,18 @@ class SalesTask:
                 )
         return self._status is TaskStatus.OPEN
 
+    def _publish(self) -> None:
+        """The task as the salesperson API lists it, in the memo: one visibility query lists
+        every task without asking each workflow (or a worker) anything."""
+        workflow.upsert_memo({MEMO_KEY: self._state().model_dump(mode="json")})
+
     async def _alert(self, stage: AlertStage) -> None:
         if stage == "remind":
             self._reminded = True
         elif stage == "escalate":
             self._escalated = True
+        if stage in ("remind", "escalate"):
+            self._publish()
         await workflow.execute_activity_method(
             AlertActivities.alert_salespeople,
             AlertRequest(
@@ -145,6 +154,7 @@ class SalesTask:
             ]
         )
         workflow.set_current_details(f"claimed by {claim.salesperson_id}: {self._summary()}")
+        self._publish()
         return self._state()
 
     @claim.validator
@@ -159,6 +169,7 @@ class SalesTask:
         self._status = TaskStatus.DONE
         workflow.upsert_search_attributes([sa.TASK_STATUS.value_set(TaskStatus.DONE.value)])
         workflow.set_current_details(f"done: {progress.what}")
+        self._publish()
 
     @workflow.signal
     async def customer_replied(self) -> None:

@@ -13,6 +13,9 @@ NEXT_TOUCH_AT = SearchAttributeKey.for_datetime("NextTouchAt")
 ASSIGNED_TO = SearchAttributeKey.for_keyword("AssignedTo")
 TASK_STATUS = SearchAttributeKey.for_keyword("TaskStatus")
 TASK_KIND = SearchAttributeKey.for_keyword("TaskKind")
+# Keyed hashes of the customer's e-mail, phone and inquiry ids (leads.identity.contact_keys):
+# how an inbound reply finds its lead. Hashes with the dealer's secret, not personal data.
+CONTACT_KEYS = SearchAttributeKey.for_keyword_list("ContactKeys")
 
 ALL: tuple[SearchAttributeKey, ...] = (  # type: ignore[type-arg]
     DEALER_ID,
@@ -24,4 +27,5 @@ ALL: tuple[SearchAttributeKey, ...] = (  # type: ignore[type-arg]
     ASSIGNED_TO,
     TASK_STATUS,
     TASK_KIND,
+    CONTACT_KEYS,
 )

@@ -1,0 +1,63 @@
+"""What every route may ask for: the configuration, the engine (Temporal), the webhook
+secrets from the environment, and the dealer named in the URL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+
+from api.engine import Engine
+from api.errors import ApiError
+from leads.config import Config, Dealer
+
+
+@dataclass(frozen=True)
+class InboundSecrets:
+    """DESIGN §4 "Environment": the providers' webhook credentials."""
+
+    twilio_auth_token: str | None = None
+    sendgrid_event_public_key: str | None = None
+    sendgrid_parse_basic_auth: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> InboundSecrets:
+        return cls(
+            twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
+            sendgrid_event_public_key=env.get("SENDGRID_EVENT_PUBLIC_KEY") or None,
+            sendgrid_parse_basic_auth=env.get("SENDGRID_PARSE_BASIC_AUTH") or None,
+        )
+
+
+def engine(request: Request) -> Engine:
+    found: Engine = request.app.state.engine
+    return found
+
+
+def config(request: Request) -> Config:
+    found: Config = request.app.state.config
+    return found
+
+
+def secrets(request: Request) -> InboundSecrets:
+    found: InboundSecrets = request.app.state.secrets
+    return found
+
+
+def dealer(
+    dealer_id: Annotated[str, Path(max_length=64, description="the dealer's id")],
+    settings: Annotated[Config, Depends(config)],
+) -> Dealer:
+    try:
+        return settings.dealer(dealer_id)
+    except KeyError:
+        raise ApiError(404, "unknown_dealer", "no such dealer") from None
+
+
+EngineDep = Annotated[Engine, Depends(engine)]
+ConfigDep = Annotated[Config, Depends(config)]
+SecretsDep = Annotated[InboundSecrets, Depends(secrets)]
+DealerDep = Annotated[Dealer, Depends(dealer)]

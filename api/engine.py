@@ -1,0 +1,225 @@
+"""Everything the API asks of Temporal, each call with a deadline and its failures mapped to
+HTTP answers: Temporal down or slow → 503, throttled → 429, no such workflow → 404, an update
+refused by the workflow's validator → 409 with the workflow's reason.
+
+The API keeps no state: a lead is found by its id, or by the keyed hashes of the customer's
+addresses that the workflow publishes as the `ContactKeys` search attribute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
+from typing import Any, TypeVar
+
+import structlog
+from temporalio.client import (
+    Client,
+    WorkflowQueryFailedError,
+    WorkflowQueryRejectedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.errors import ApiError
+from client import start_lead
+from leads.config import Config, Dealer
+from leads.models import IntakeResult, Lead, LeadState, TaskState, TaskStatus
+from workflows.lead_follow_up import LeadFollowUp
+from workflows.sales_task import MEMO_KEY, Claim, SalesTask
+
+T = TypeVar("T")
+log = structlog.get_logger("api")
+
+RPC_TIMEOUT = timedelta(seconds=5)
+# Starting a lead waits for the workflow's answer (new or duplicate), which needs a worker.
+DEADLINE = 10.0
+TASK_LIST_LIMIT = 200
+# Visibility trails a workflow's start by a moment (more on Elasticsearch): a reply right after
+# its lead arrived is looked for again within this window before it counts as a new lead.
+VISIBILITY_SETTLE = 2.0
+
+
+class NotRunning(Exception):
+    """The workflow does not exist or has already closed."""
+
+
+async def guarded(call: Awaitable[T], what: str, deadline: float = DEADLINE) -> T:
+    """Run one Temporal call under a deadline; translate what can go wrong into ApiErrors."""
+    try:
+        return await asyncio.wait_for(call, deadline)
+    except TimeoutError:
+        raise ApiError(
+            503, "temporal_timeout", f"Temporal did not answer in time ({what})"
+        ) from None
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
+        raise ApiError(
+            503, "temporal_timeout", f"Temporal did not answer in time ({what})"
+        ) from None
+    except WorkflowUpdateFailedError as error:
+        cause = error.cause
+        reason = cause.message if isinstance(cause, ApplicationError) else str(cause)
+        raise ApiError(409, "refused", reason) from None
+    except (WorkflowQueryFailedError, WorkflowQueryRejectedError) as error:
+        raise ApiError(409, "not_ready", str(error)) from None
+    except RPCError as error:
+        raise _rpc_error(error, what) from None
+    except RuntimeError as error:  # the SDK's "failed client connect"
+        if "connect" in str(error).lower():
+            raise ApiError(
+                503, "temporal_unavailable", f"Temporal is not reachable ({what})"
+            ) from None
+        raise
+
+
+def _rpc_error(error: RPCError, what: str) -> Exception:
+    if error.status is RPCStatusCode.NOT_FOUND:
+        return NotRunning(what)
+    if error.status is RPCStatusCode.RESOURCE_EXHAUSTED:
+        return ApiError(429, "throttled", f"Temporal is throttling requests ({what}); retry later")
+    if error.status in (
+        RPCStatusCode.UNAVAILABLE,
+        RPCStatusCode.DEADLINE_EXCEEDED,
+        RPCStatusCode.CANCELLED,
+    ):
+        return ApiError(503, "temporal_unavailable", f"Temporal is not reachable ({what})")
+    return error
+
+
+class Engine:
+    def __init__(self, client: Client, config: Config) -> None:
+        self.client = client
+        self.config = config
+
+    # --- leads ----------------------------------------------------------------------------
+
+    async def start(self, dealer: Dealer, lead: Lead) -> IntakeResult:
+        return await guarded(
+            start_lead(self.client, self.config, dealer, lead, rpc_timeout=RPC_TIMEOUT),
+            "start lead",
+        )
+
+    async def signal(self, lead_id: str, signal: Callable[..., Any], arg: Any) -> bool:
+        """Signal a running lead; False when it does not exist or has closed."""
+        handle = self.client.get_workflow_handle(lead_id)
+        try:
+            await guarded(handle.signal(signal, arg, rpc_timeout=RPC_TIMEOUT), "signal lead")
+        except NotRunning:
+            return False
+        return True
+
+    async def update(self, lead_id: str, update: Any, arg: Any) -> LeadState:
+        handle = self.client.get_workflow_handle_for(LeadFollowUp.run, lead_id)
+        try:
+            result: LeadState = await guarded(
+                handle.execute_update(update, arg, rpc_timeout=RPC_TIMEOUT), "update lead"
+            )
+        except NotRunning:
+            state = await self.state(lead_id)  # 404 when there is no such lead at all
+            raise ApiError(409, "refused", f"the lead is already {state.status.value}") from None
+        return result
+
+    async def state(self, lead_id: str) -> LeadState:
+        handle = self.client.get_workflow_handle_for(LeadFollowUp.run, lead_id)
+        try:
+            state: LeadState = await guarded(
+                handle.query(LeadFollowUp.state, rpc_timeout=RPC_TIMEOUT), "query lead"
+            )
+        except NotRunning:
+            raise ApiError(404, "unknown_lead", "no such lead") from None
+        return state
+
+    async def find(
+        self, dealer: Dealer, keys: Sequence[str], settle: float = VISIBILITY_SETTLE
+    ) -> list[str]:
+        """Running leads of `dealer` whose ContactKeys include any of `keys`, newest first."""
+        if not keys:
+            return []
+        wanted = ", ".join(f"'{key}'" for key in keys)  # keyed hashes: hex only
+        query = (
+            f"WorkflowType = 'LeadFollowUp' AND ExecutionStatus = 'Running' "
+            f"AND DealerId = '{dealer.id}' AND ContactKeys IN ({wanted})"
+        )
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + settle
+        while True:
+            found = await guarded(self._ids(query, limit=10), "find lead")
+            if found or loop.time() >= give_up:
+                return found
+            await asyncio.sleep(0.1)
+
+    async def deliver(
+        self,
+        dealer: Dealer,
+        keys: Sequence[str],
+        signal: Callable[..., Any],
+        arg: Any,
+    ) -> str | None:
+        """Signal the customer's running lead: first the lead whose id is the key itself (the
+        common case, and strongly consistent), then a visibility search. None: no lead runs."""
+        for key in keys:
+            if await self.signal(f"lead-{dealer.id}-{key}", signal, arg):
+                return f"lead-{dealer.id}-{key}"
+        for lead_id in await self.find(dealer, keys):
+            if await self.signal(lead_id, signal, arg):
+                return lead_id
+        return None
+
+    # --- tasks ----------------------------------------------------------------------------
+
+    async def tasks(self, dealer: Dealer) -> list[TaskState]:
+        query = (
+            f"WorkflowType = 'SalesTask' AND ExecutionStatus = 'Running' "
+            f"AND DealerId = '{dealer.id}' AND TaskStatus IN ('open', 'claimed')"
+        )
+        # One visibility query; each task keeps its listing in its memo, so a busy or absent
+        # worker never slows the list down.
+        return await guarded(self._listed_tasks(query), "list tasks")
+
+    async def _listed_tasks(self, query: str) -> list[TaskState]:
+        tasks = []
+        async for execution in self.client.list_workflows(
+            query, limit=TASK_LIST_LIMIT, rpc_timeout=RPC_TIMEOUT
+        ):
+            memo = await execution.memo()
+            if MEMO_KEY in memo:  # set in the task's first workflow task
+                task = TaskState.model_validate(memo[MEMO_KEY])
+                if task.status is not TaskStatus.DONE:
+                    tasks.append(task)
+        return tasks
+
+    async def _task_state(self, task_id: str) -> TaskState | None:
+        handle = self.client.get_workflow_handle_for(SalesTask.run, task_id)
+        try:
+            state: TaskState = await guarded(
+                handle.query(SalesTask.state, rpc_timeout=RPC_TIMEOUT), "query task"
+            )
+        except NotRunning:
+            return None
+        return state
+
+    async def claim(self, task_id: str, salesperson_id: str) -> TaskState:
+        handle = self.client.get_workflow_handle_for(SalesTask.run, task_id)
+        try:
+            state: TaskState = await guarded(
+                handle.execute_update(
+                    SalesTask.claim, Claim(salesperson_id=salesperson_id), rpc_timeout=RPC_TIMEOUT
+                ),
+                "claim task",
+            )
+        except NotRunning:
+            if await self._task_state(task_id) is None:
+                raise ApiError(404, "unknown_task", "no such task") from None
+            raise ApiError(409, "refused", "the task is already done") from None
+        return state
+
+    async def _ids(self, query: str, limit: int) -> list[str]:
+        return [
+            execution.id
+            async for execution in self.client.list_workflows(
+                query, limit=limit, rpc_timeout=RPC_TIMEOUT
+            )
+        ]

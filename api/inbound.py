@@ -1,0 +1,421 @@
+"""Twilio and SendGrid: the customer's replies and the providers' reports on our messages.
+
+Each webhook is verified first (api/signatures.py). Then the message is routed to its lead
+without a lookup table: Twilio's status callback and SendGrid's events carry the touch key we
+sent with the message; a reply is routed by its `reply+<token>` address or by the keyed hash
+of the sender's address (the workflow publishes those as `ContactKeys`). What a message means
+(STOP, an out-of-office, a bounce) is decided in `leads/inbound.py`.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+from datetime import UTC, datetime, time
+from email.parser import HeaderParser
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import structlog
+from fastapi import APIRouter, Header, Request, Response
+from pydantic import BaseModel
+
+from api.bodies import (
+    EVENTS_LIMIT,
+    FORM_LIMIT,
+    MAIL_LIMIT,
+    MAIL_PART_LIMIT,
+    read_body,
+    read_form,
+    text_fields,
+)
+from api.deps import ConfigDep, EngineDep, SecretsDep
+from api.engine import Engine
+from api.errors import ApiError
+from api.openapi import ERRORS, body_schema, form_schema
+from api.signatures import verify_basic_auth, verify_sendgrid_event, verify_twilio
+from leads.config import Config, Dealer
+from leads.contact import analyse_phone, normalise_email
+from leads.identity import address_key, check_reply_token, lead_dealer
+from leads.inbound import (
+    Keyword,
+    auto_reply,
+    sendgrid_event_action,
+    sms_keyword,
+    twilio_failure_permanent,
+    twilio_status,
+)
+from leads.models import (
+    AutoReplied,
+    Channel,
+    Customer,
+    CustomerReplied,
+    DeliveryFailed,
+    DeliveryReport,
+    DeliveryStatus,
+    Lead,
+    LeadKind,
+    OptedIn,
+    OptedOut,
+)
+from workflows.lead_follow_up import LeadFollowUp
+
+router = APIRouter(prefix="/v1/inbound", tags=["providers"])
+log = structlog.get_logger("api")
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+WHATSAPP = "whatsapp:"
+TEXT_LIMIT = 10_000
+
+
+class Received(BaseModel):
+    """What the API did with a provider's post."""
+
+    status: str  # delivered | new_lead | ignored
+    lead_id: str | None = None
+    events: int | None = None
+    applied: int | None = None
+
+
+def public_url(config: Config, request: Request) -> str:
+    """The URL Twilio signed: the configured public base, not the host this process sees
+    behind a proxy."""
+    query = request.url.query
+    base = config.api.public_base_url.rstrip("/")
+    return f"{base}{request.url.path}" + (f"?{query}" if query else "")
+
+
+def _number(value: str) -> str:
+    return value.removeprefix(WHATSAPP).replace(" ", "")
+
+
+def dealer_for_number(config: Config, to: str) -> Dealer | None:
+    wanted = _number(to)
+    for dealer in config.dealers:
+        numbers = {_number(n) for n in (dealer.sms_from, dealer.whatsapp_from) if n}
+        if wanted and wanted in numbers:
+            return dealer
+    return None
+
+
+async def reply_or_new_lead(
+    engine: Engine,
+    dealer: Dealer,
+    keys: list[str],
+    reply: CustomerReplied,
+    new_lead: Lead,
+    direct: str | None = None,
+) -> Received:
+    """Rule 6: a reply reaches the customer's running conversation. When none runs (a new
+    customer, or one whose conversation ended) the message is a lead of its own (rule 1):
+    it is never dropped."""
+    if direct and await engine.signal(direct, LeadFollowUp.customer_replied, reply):
+        return Received(status="delivered", lead_id=direct)
+    lead_id = await engine.deliver(dealer, keys, LeadFollowUp.customer_replied, reply)
+    if lead_id is not None:
+        return Received(status="delivered", lead_id=lead_id)
+    started = await engine.start(dealer, new_lead)
+    return Received(status="new_lead", lead_id=started.lead_id)
+
+
+# --- Twilio ------------------------------------------------------------------------------
+
+TWILIO_FIELDS = {
+    "From": "the customer's number (whatsapp:+… for WhatsApp)",
+    "To": "the dealer's number",
+    "Body": "the message text",
+    "MessageSid": "Twilio's id of the message",
+}
+TwilioSignature = Annotated[str | None, Header(alias="X-Twilio-Signature", max_length=200)]
+
+
+@router.post(
+    "/twilio/messages",
+    response_class=Response,
+    responses={200: {"content": {"application/xml": {}}, "description": "empty TwiML"}, **ERRORS},
+    openapi_extra=form_schema(TWILIO_FIELDS),
+    summary="Twilio inbound SMS / WhatsApp",
+)
+async def twilio_message(
+    request: Request,
+    config: ConfigDep,
+    secrets: SecretsDep,
+    engine: EngineDep,
+    x_twilio_signature: TwilioSignature = None,
+) -> Response:
+    _, form = await read_form(request, FORM_LIMIT)
+    params = text_fields(form)
+    verify_twilio(
+        secrets.twilio_auth_token, public_url(config, request), params, x_twilio_signature
+    )
+    dealer = dealer_for_number(config, params.get("To", ""))
+    if dealer is None:
+        raise ApiError(404, "unknown_number", "the To number belongs to no configured dealer")
+    sender = params.get("From", "")
+    channel = Channel.WHATSAPP if sender.startswith(WHATSAPP) else Channel.SMS
+    phone = analyse_phone(_number(sender), dealer.country).e164 or _number(sender)
+    keys = [address_key(dealer.webhook_secret, "phone", phone)]
+    text = params.get("Body", "")[:TEXT_LIMIT]
+    event_id = params.get("MessageSid") or None
+    keyword = sms_keyword(text)
+    if keyword is Keyword.STOP:
+        await engine.deliver(
+            dealer, keys, LeadFollowUp.opted_out, OptedOut(channel=channel, event_id=event_id)
+        )
+    elif keyword is Keyword.START:
+        await engine.deliver(
+            dealer, keys, LeadFollowUp.opted_in, OptedIn(channel=channel, event_id=event_id)
+        )
+    else:
+        now = datetime.now(UTC)
+        await reply_or_new_lead(
+            engine,
+            dealer,
+            keys,
+            CustomerReplied(channel=channel, text=text, received_at=now, event_id=event_id),
+            Lead(
+                source=channel.value,
+                external_id=event_id,
+                received_at=now,
+                customer=Customer(phone=phone, preferred_channel=channel),
+                message=text or None,
+            ),
+        )
+    return Response(EMPTY_TWIML, media_type="application/xml")
+
+
+@router.post(
+    "/twilio/status",
+    status_code=200,
+    response_model=Received,
+    responses=ERRORS,
+    openapi_extra=form_schema(
+        {"MessageSid": "", "MessageStatus": "queued … read", "ErrorCode": "on failure"}
+    ),
+    summary="Twilio delivery status callbacks",
+)
+async def twilio_status_callback(
+    request: Request,
+    config: ConfigDep,
+    secrets: SecretsDep,
+    engine: EngineDep,
+    x_twilio_signature: TwilioSignature = None,
+) -> Received:
+    _, form = await read_form(request, FORM_LIMIT)
+    params = text_fields(form)
+    verify_twilio(
+        secrets.twilio_auth_token, public_url(config, request), params, x_twilio_signature
+    )
+    touch = parse_touch_key(config, request.query_params.get("touch", ""))
+    status = twilio_status(params.get("MessageStatus", ""))
+    if touch is None or status is None:
+        return Received(status="ignored")
+    lead_id, number, channel = touch
+    event_id = f"{params.get('MessageSid', '')}:{status.value}"
+    signal: tuple[Any, Any]
+    if status in (DeliveryStatus.FAILED, DeliveryStatus.UNDELIVERED):
+        code_text = params.get("ErrorCode", "")
+        code = int(code_text) if code_text.isdigit() else None
+        failure = DeliveryFailed(
+            channel=channel,
+            reason=f"twilio {status.value}" + (f" {code}" if code else ""),
+            permanent=twilio_failure_permanent(code),
+            touch=number,
+            event_id=event_id,
+        )
+        signal = (LeadFollowUp.delivery_failed, failure)
+    else:
+        report = DeliveryReport(channel=channel, touch=number, status=status, event_id=event_id)
+        signal = (LeadFollowUp.delivery_status, report)
+    delivered = await engine.signal(lead_id, *signal)
+    return Received(status="delivered" if delivered else "ignored", lead_id=lead_id)
+
+
+def parse_touch_key(config: Config, key: str) -> tuple[str, int, Channel] | None:
+    """`<lead id>:<touch>:<channel>`, as the send activity gave it to the provider."""
+    lead_id, _, rest = key.partition(":")
+    number, _, channel = rest.partition(":")
+    if lead_dealer(lead_id, [d.id for d in config.dealers]) is None or not number.isdigit():
+        return None
+    try:
+        return lead_id, int(number), Channel(channel)
+    except ValueError:
+        return None
+
+
+# --- SendGrid ----------------------------------------------------------------------------
+
+PARSE_FIELDS = {
+    "from": "sender",
+    "to": "recipients",
+    "subject": "",
+    "text": "plain-text body",
+    "html": "HTML body",
+    "headers": "raw headers",
+    "envelope": "JSON: SMTP envelope",
+}
+
+
+@router.post(
+    "/sendgrid/parse",
+    response_model=Received,
+    responses=ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "multipart/form-data": form_schema(PARSE_FIELDS)["requestBody"]["content"][
+                    "application/x-www-form-urlencoded"
+                ]
+            }
+        }
+    },
+    summary="SendGrid Inbound Parse: e-mail replies",
+)
+async def sendgrid_parse(
+    request: Request,
+    config: ConfigDep,
+    secrets: SecretsDep,
+    engine: EngineDep,
+    authorization: Annotated[str | None, Header(max_length=1000)] = None,
+) -> Received:
+    verify_basic_auth(secrets.sendgrid_parse_basic_auth, authorization)
+    _, form = await read_form(request, MAIL_LIMIT, part_limit=MAIL_PART_LIMIT)
+    fields = text_fields(form)
+    recipients, sender = _envelope(fields)
+    routed = _route_mail(config, recipients)
+    if routed is None:
+        log.info("inbound_mail_ignored", reason="no dealer address among the recipients")
+        return Received(status="ignored")
+    dealer, direct = routed
+    headers = {k.lower(): v for k, v in HeaderParser().parsestr(fields.get("headers", "")).items()}
+    subject = fields.get("subject", "")
+    text = (fields.get("text") or fields.get("html") or "")[:TEXT_LIMIT]
+    event_id = (headers.get("message-id") or "").strip()[:200] or None
+    keys = []
+    sender_email = normalise_email(sender)
+    if sender_email:
+        keys.append(address_key(dealer.webhook_secret, "email", sender_email))
+    tz = ZoneInfo(dealer.timezone)
+    auto = auto_reply(headers, subject, text, datetime.now(tz).date())
+    if auto is not None:
+        until = datetime.combine(auto.until, time(0), tzinfo=tz) if auto.until else None
+        signal = AutoReplied(channel=Channel.EMAIL, until=until, event_id=event_id)
+        lead_id = None
+        if direct:
+            lead_id = (
+                direct if await engine.signal(direct, LeadFollowUp.auto_replied, signal) else None
+            )
+        if lead_id is None:
+            lead_id = await engine.deliver(dealer, keys, LeadFollowUp.auto_replied, signal)
+        # An out-of-office of nobody we write to is not a lead.
+        return Received(status="delivered" if lead_id else "ignored", lead_id=lead_id)
+    now = datetime.now(UTC)
+    return await reply_or_new_lead(
+        engine,
+        dealer,
+        keys,
+        CustomerReplied(channel=Channel.EMAIL, text=text, received_at=now, event_id=event_id),
+        Lead(
+            source="email",
+            kind=LeadKind.GENERAL,
+            received_at=now,
+            customer=Customer(email=sender_email, preferred_channel=Channel.EMAIL),
+            message=text or None,
+        ),
+        direct=direct,
+    )
+
+
+def _envelope(fields: dict[str, str]) -> tuple[list[str], str]:
+    """Recipients and sender: the SMTP envelope when SendGrid sends it, else the headers."""
+    recipients: list[str] = []
+    sender = ""
+    try:
+        envelope = json.loads(fields.get("envelope") or "{}")
+    except ValueError:
+        envelope = {}
+    if isinstance(envelope, dict):
+        to = envelope.get("to")
+        recipients = [str(a) for a in to] if isinstance(to, list) else []
+        sender = str(envelope.get("from") or "")
+    recipients += [a for _, a in email.utils.getaddresses([fields.get("to", "")]) if a]
+    if not sender:
+        sender = email.utils.parseaddr(fields.get("from", ""))[1]
+    return recipients, sender
+
+
+def _route_mail(config: Config, recipients: list[str]) -> tuple[Dealer, str | None] | None:
+    """The dealer the mail was sent to, and the lead its `reply+<token>` address names."""
+    fallback: Dealer | None = None
+    for address in recipients:
+        local, _, domain = address.lower().rpartition("@")
+        for dealer in config.dealers:
+            if dealer.reply_domain and domain == dealer.reply_domain.lower():
+                if local.startswith("reply+"):
+                    lead = check_reply_token(dealer.webhook_secret, dealer.id, local[6:])
+                    if lead:
+                        return dealer, lead
+                fallback = fallback or dealer
+            elif address.lower() == dealer.email_from.lower():
+                fallback = fallback or dealer
+    return (fallback, None) if fallback else None
+
+
+EventSignature = Annotated[
+    str | None, Header(alias="X-Twilio-Email-Event-Webhook-Signature", max_length=500)
+]
+EventTimestamp = Annotated[
+    str | None, Header(alias="X-Twilio-Email-Event-Webhook-Timestamp", max_length=40)
+]
+
+
+@router.post(
+    "/sendgrid/events",
+    response_model=Received,
+    responses=ERRORS,
+    openapi_extra=body_schema("application/json", None),
+    summary="SendGrid Event Webhook: bounces, drops, spam reports, unsubscribes",
+)
+async def sendgrid_events(
+    request: Request,
+    config: ConfigDep,
+    secrets: SecretsDep,
+    engine: EngineDep,
+    signature: EventSignature = None,
+    timestamp: EventTimestamp = None,
+) -> Received:
+    body = await read_body(request, EVENTS_LIMIT)
+    verify_sendgrid_event(secrets.sendgrid_event_public_key, body, signature, timestamp)
+    try:
+        events = json.loads(body)
+    except ValueError:
+        raise ApiError(400, "bad_json", "the body is not JSON") from None
+    if not isinstance(events, list):
+        raise ApiError(400, "bad_events", "the body must be a JSON array of events")
+    applied = 0
+    for event in events:
+        if isinstance(event, dict) and await _apply_event(config, engine, event):
+            applied += 1
+    return Received(status="delivered", events=len(events), applied=applied)
+
+
+async def _apply_event(config: Config, engine: Engine, event: dict[str, Any]) -> bool:
+    """Unknown leads (mail sent by something else, an erased lead) are acknowledged and
+    ignored: SendGrid would otherwise retry them for days."""
+    touch = parse_touch_key(config, str(event.get("blanco_touch") or ""))
+    action = sendgrid_event_action(event)
+    if touch is None or action.kind == "ignore":
+        return False
+    lead_id, number, _ = touch
+    event_id = str(event.get("sg_event_id") or "")[:200] or None
+    if action.kind == "opt_out":
+        signal: Any = OptedOut(channel=Channel.EMAIL, event_id=event_id)
+        return await engine.signal(lead_id, LeadFollowUp.opted_out, signal)
+    failure = DeliveryFailed(
+        channel=Channel.EMAIL,
+        reason=action.reason,
+        permanent=action.permanent,
+        touch=number,
+        event_id=event_id,
+    )
+    return await engine.signal(lead_id, LeadFollowUp.delivery_failed, failure)

@@ -1,0 +1,176 @@
+"""Dealer platforms: leads as JSON or ADF XML, and chat replies, all signed with Standard
+Webhooks. Idempotence is Temporal's: the lead id is derived from the customer, and the start
+is update-with-start with USE_EXISTING, so twenty deliveries at once are one workflow."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request
+from pydantic import BaseModel, Field, StringConstraints, ValidationError, model_validator
+
+from api.bodies import INTAKE_LIMIT, read_body
+from api.deps import DealerDep, EngineDep
+from api.errors import ApiError, invalid
+from api.openapi import ERRORS, body_schema
+from api.signatures import verify_standard_webhook
+from leads.adf import AdfError, parse_adf
+from leads.identity import address_key
+from leads.models import Channel, CustomerReplied, IntakeResult, Lead
+from workflows.lead_follow_up import LeadFollowUp
+
+router = APIRouter(prefix="/v1/dealers/{dealer_id}", tags=["dealer platforms"])
+
+
+class AdfIntakeResult(IntakeResult):
+    """The first prospect's answer, and every prospect's when the document holds several."""
+
+    leads: list[IntakeResult]
+
+
+class ChatAccepted(BaseModel):
+    lead_id: str
+
+
+class ChatReply(BaseModel):
+    """A customer's message in the platform conversation of a lead."""
+
+    model_config = {"extra": "forbid", "str_strip_whitespace": True, "hide_input_in_errors": True}
+
+    lead_id: Annotated[str, StringConstraints(max_length=120)] | None = None
+    external_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    source: Annotated[str, StringConstraints(max_length=64)] | None = Field(
+        default=None, description="the portal of external_id, when ids could collide"
+    )
+    text: Annotated[str, StringConstraints(max_length=10_000)] = ""
+    received_at: datetime | None = None
+    message_id: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+        default=None, description="the platform's id of this message: a repeat is heard once"
+    )
+
+    @model_validator(mode="after")
+    def _names_a_lead(self) -> ChatReply:
+        if not (self.lead_id or self.external_id):
+            raise ValueError("give lead_id or external_id")
+        return self
+
+
+async def signed_body(request: Request, dealer: DealerDep) -> bytes:
+    body = await read_body(request, INTAKE_LIMIT)
+    verify_standard_webhook(dealer, body, request.headers)
+    return body
+
+
+WebhookId = Annotated[str | None, Header(alias="webhook-id", max_length=200)]
+WebhookTimestamp = Annotated[str | None, Header(alias="webhook-timestamp", max_length=40)]
+WebhookSignature = Annotated[str | None, Header(alias="webhook-signature", max_length=2000)]
+
+
+@router.post(
+    "/leads",
+    status_code=202,
+    response_model=IntakeResult,
+    responses=ERRORS,
+    openapi_extra=body_schema("application/json", "Lead"),
+    summary="Deliver a lead (JSON)",
+)
+async def intake_json(
+    request: Request,
+    dealer: DealerDep,
+    engine: EngineDep,
+    webhook_id: WebhookId = None,
+    webhook_timestamp: WebhookTimestamp = None,
+    webhook_signature: WebhookSignature = None,
+) -> IntakeResult:
+    body = await signed_body(request, dealer)
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ApiError(400, "bad_json", f"the body is not JSON: {type(error).__name__}") from None
+    try:
+        lead = Lead.model_validate(data)
+    except ValidationError as error:
+        raise invalid(error, "lead") from None
+    if lead.dealer_id not in (None, dealer.id):
+        raise ApiError(422, "invalid_lead", "dealer_id: does not match the dealer in the URL")
+    return await engine.start(dealer, lead)
+
+
+@router.post(
+    "/leads/adf",
+    status_code=202,
+    response_model=AdfIntakeResult,
+    responses=ERRORS,
+    openapi_extra=body_schema("application/xml", None),
+    summary="Deliver a lead (ADF 1.0 XML, also inside an e-mail body)",
+)
+async def intake_adf(
+    request: Request,
+    dealer: DealerDep,
+    engine: EngineDep,
+    webhook_id: WebhookId = None,
+    webhook_timestamp: WebhookTimestamp = None,
+    webhook_signature: WebhookSignature = None,
+) -> AdfIntakeResult:
+    body = await signed_body(request, dealer)
+    try:
+        leads = parse_adf(body)
+    except AdfError as error:
+        raise ApiError(422, "invalid_adf", str(error)) from None
+    results = [await engine.start(dealer, lead) for lead in leads]
+    return AdfIntakeResult(
+        lead_id=results[0].lead_id, duplicate=results[0].duplicate, leads=results
+    )
+
+
+@router.post(
+    "/chat",
+    status_code=202,
+    response_model=ChatAccepted,
+    responses=ERRORS,
+    openapi_extra=body_schema("application/json", "ChatReply"),
+    summary="A customer's reply in the platform chat",
+)
+async def chat_reply(
+    request: Request,
+    dealer: DealerDep,
+    engine: EngineDep,
+    webhook_id: WebhookId = None,
+    webhook_timestamp: WebhookTimestamp = None,
+    webhook_signature: WebhookSignature = None,
+) -> ChatAccepted:
+    body = await signed_body(request, dealer)
+    try:
+        reply = ChatReply.model_validate_json(body)
+    except ValidationError as error:
+        raise invalid(error, "chat_reply") from None
+    signal = CustomerReplied(
+        channel=Channel.CHAT,
+        text=reply.text,
+        received_at=reply.received_at or datetime.now(UTC),
+        event_id=reply.message_id or webhook_id,
+    )
+    if reply.lead_id:
+        if not reply.lead_id.startswith(f"lead-{dealer.id}-"):
+            raise ApiError(404, "unknown_lead", "no such lead for this dealer")
+        if not await engine.signal(reply.lead_id, LeadFollowUp.customer_replied, signal):
+            raise ApiError(404, "unknown_lead", "no running lead with this lead_id")
+        return ChatAccepted(lead_id=reply.lead_id)
+    assert reply.external_id is not None
+    if reply.source:
+        key = address_key(dealer.webhook_secret, "ext", f"{reply.source}:{reply.external_id}")
+        lead_id = await engine.deliver(dealer, [key], LeadFollowUp.customer_replied, signal)
+    else:
+        # Without the portal an id could name two leads: refuse rather than guess.
+        key = address_key(dealer.webhook_secret, "extid", reply.external_id)
+        found = await engine.find(dealer, [key])
+        if len(found) > 1:
+            raise ApiError(409, "ambiguous", "several leads have this external_id: give source")
+        lead_id = found[0] if found else None
+        if lead_id and not await engine.signal(lead_id, LeadFollowUp.customer_replied, signal):
+            lead_id = None
+    if lead_id is None:
+        raise ApiError(404, "unknown_lead", "no running lead with this external_id")
+    return ChatAccepted(lead_id=lead_id)

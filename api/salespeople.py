@@ -1,0 +1,106 @@
+"""The salesperson API: a Bearer token per salesperson (its SHA-256 in the dealer's config),
+and only that dealer's leads and tasks. The task list is a visibility query over `SalesTask`
+workflows; everything a salesperson records is an update the workflow validates, and a rule
+the workflow refuses comes back as 409 with the workflow's reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Path
+
+from api.deps import ConfigDep, EngineDep
+from api.errors import ApiError
+from api.openapi import ERRORS
+from api.signatures import salesperson_for
+from leads.config import Dealer, Salesperson
+from leads.identity import lead_dealer
+from leads.models import Empty, LeadState, LogCall, RecordOutcome, Strict, TaskState
+from workflows.lead_follow_up import LeadFollowUp
+
+router = APIRouter(prefix="/v1", tags=["salespeople"], responses=ERRORS)
+
+
+@dataclass(frozen=True)
+class Caller:
+    dealer: Dealer
+    person: Salesperson
+
+
+def caller(
+    config: ConfigDep,
+    authorization: Annotated[
+        str | None, Header(description="Bearer <token>", max_length=1000)
+    ] = None,
+) -> Caller:
+    dealer, person = salesperson_for(config, authorization)
+    return Caller(dealer, person)
+
+
+CallerDep = Annotated[Caller, Depends(caller)]
+LeadId = Annotated[str, Path(max_length=120, description="lead-<dealer>-<key>")]
+TaskId = Annotated[str, Path(max_length=140, description="task-<lead id>-<n>")]
+
+
+def own_lead(config: ConfigDep, who: CallerDep, lead_id: LeadId) -> str:
+    dealer = lead_dealer(lead_id, [d.id for d in config.dealers])
+    if dealer is None:
+        raise ApiError(404, "unknown_lead", "no such lead")
+    if dealer != who.dealer.id:
+        raise ApiError(403, "forbidden", "this lead belongs to another dealer")
+    return lead_id
+
+
+def own_task(config: ConfigDep, who: CallerDep, task_id: TaskId) -> str:
+    lead_id, _, number = task_id.removeprefix("task-").rpartition("-")
+    dealer = lead_dealer(lead_id, [d.id for d in config.dealers])
+    if not task_id.startswith("task-") or dealer is None or not number.isdigit():
+        raise ApiError(404, "unknown_task", "no such task")
+    if dealer != who.dealer.id:
+        raise ApiError(403, "forbidden", "this task belongs to another dealer")
+    return task_id
+
+
+OwnLead = Annotated[str, Depends(own_lead)]
+OwnTask = Annotated[str, Depends(own_task)]
+
+
+class TaskList(Strict):
+    tasks: list[TaskState]
+
+
+@router.get("/tasks", response_model=TaskList, summary="Open and claimed tasks of my dealer")
+async def list_tasks(who: CallerDep, engine: EngineDep) -> TaskList:
+    tasks = await engine.tasks(who.dealer)
+    return TaskList(tasks=sorted(tasks, key=lambda t: t.opened_at))
+
+
+@router.post("/tasks/{task_id}/claim", response_model=TaskState, summary="Claim a task")
+async def claim_task(task_id: OwnTask, who: CallerDep, engine: EngineDep) -> TaskState:
+    return await engine.claim(task_id, who.person.id)
+
+
+@router.get("/leads/{lead_id}", response_model=LeadState, summary="A lead: status and timeline")
+async def get_lead(lead_id: OwnLead, engine: EngineDep) -> LeadState:
+    return await engine.state(lead_id)
+
+
+@router.post("/leads/{lead_id}/outcome", response_model=LeadState, summary="Record an outcome")
+async def record_outcome(lead_id: OwnLead, outcome: RecordOutcome, engine: EngineDep) -> LeadState:
+    return await engine.update(lead_id, LeadFollowUp.record_outcome, outcome)
+
+
+@router.post("/leads/{lead_id}/calls", response_model=LeadState, summary="Log a call")
+async def log_call(lead_id: OwnLead, call: LogCall, engine: EngineDep) -> LeadState:
+    return await engine.update(lead_id, LeadFollowUp.log_call, call)
+
+
+@router.post("/leads/{lead_id}/pause", response_model=LeadState, summary="Pause the cadence")
+async def pause(lead_id: OwnLead, engine: EngineDep) -> LeadState:
+    return await engine.update(lead_id, LeadFollowUp.pause, Empty())
+
+
+@router.post("/leads/{lead_id}/resume", response_model=LeadState, summary="Resume the cadence")
+async def resume(lead_id: OwnLead, engine: EngineDep) -> LeadState:
+    return await engine.update(lead_id, LeadFollowUp.resume, Empty())

@@ -1,0 +1,274 @@
+"""Replies and provider events through the API (acceptance 4): an SMS reply engages the lead
+and lists a task at once; STOP opts out of SMS only; an auto-reply postpones instead of
+escalating; bounces, spam reports and out-of-order status callbacks do what DESIGN rule 7 says.
+Every webhook is signed by the provider's own library; forged ones change nothing."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from typing import Any
+
+import pytest
+from twilio.request_validator import RequestValidator
+
+from leads.identity import reply_address, unsubscribe_token
+from leads.models import Channel, DeliveryStatus, LeadState, LeadStatus
+from tests.api.conftest import (
+    PARSE_AUTH,
+    SECRET,
+    TWILIO_TOKEN,
+    Api,
+    SendGridKeys,
+    customer_lead,
+)
+from tests.api.test_intake import assert_error
+from tests.conftest import eventually
+
+
+async def started(api: Api, **overrides: Any) -> tuple[str, dict[str, Any]]:
+    lead = customer_lead(**overrides)
+    response = await api.deliver(lead)
+    assert response.status_code == 202, response.text
+    lead_id: str = response.json()["lead_id"]
+    await api.lines_for(lead_id)
+    return lead_id, lead
+
+
+async def test_sms_reply_engages_and_lists_a_task(api: Api) -> None:
+    lead_id, lead = await started(api)
+    response = await api.sms(lead["customer"]["phone"], "Ja, wanneer kan ik langskomen?")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/xml")
+    assert "<Response></Response>" in response.text
+    state = await api.state_when(lead_id, lambda s: s.status is LeadStatus.ENGAGED, deadline=1)
+    assert state.open_task_id is not None
+    assert any(e.what == "customer_replied" and e.channel is Channel.SMS for e in state.events)
+
+    async def listed() -> list[str]:
+        tasks = await api.http.get("/v1/tasks", headers=api.bearer("jan"))
+        return [t["task_id"] for t in tasks.json()["tasks"]]
+
+    await eventually(listed, lambda ids: state.open_task_id in ids, deadline=5)
+
+
+async def test_stop_opts_out_of_sms_only_and_start_opts_back_in(api: Api) -> None:
+    lead_id, lead = await started(api, customer={**customer_lead()["customer"]})
+    phone = lead["customer"]["phone"]
+    assert (await api.sms(phone, "STOP")).status_code == 200
+    state = await api.state_when(lead_id, lambda s: Channel.SMS not in s.usable_channels)
+    assert Channel.EMAIL in state.usable_channels and state.status is LeadStatus.CONTACTING
+    assert (await api.sms(phone, "start")).status_code == 200
+    await api.state_when(lead_id, lambda s: Channel.SMS in s.usable_channels)
+
+
+async def test_a_reply_from_an_unknown_number_is_a_new_lead(api: Api) -> None:
+    phone = f"+3162{uuid.uuid4().int % 10**7:07d}"
+    response = await api.sms(phone, "Hebben jullie nog een Polo?")
+    assert response.status_code == 200
+
+    async def started_leads() -> list[Any]:
+        return [
+            w
+            async for w in api.client.list_workflows(
+                "WorkflowType = 'LeadFollowUp' AND LeadSource = 'sms'"
+            )
+        ]
+
+    await eventually_any(started_leads)
+
+
+async def eventually_any(probe: Any) -> Any:
+    return await eventually(probe, bool, deadline=10)
+
+
+@pytest.mark.parametrize("forgery", ["wrong token", "other url", "missing"])
+async def test_forged_twilio_webhooks_change_nothing(api: Api, forgery: str) -> None:
+    lead_id, lead = await started(api)
+    params = {"From": lead["customer"]["phone"], "To": "+3197010000099", "Body": "hoi"}
+    path = "/v1/inbound/twilio/messages"
+    if forgery == "wrong token":
+        response = await api.twilio(path, params, token="not-" + TWILIO_TOKEN)
+    elif forgery == "other url":
+        signature = RequestValidator(TWILIO_TOKEN).compute_signature(
+            "https://elsewhere.example" + path, params
+        )
+        response = await api.http.post(path, data=params, headers={"X-Twilio-Signature": signature})
+    else:
+        response = await api.http.post(path, data=params)
+    assert_error(response, 401, "unauthorized")
+    state = await api.state(lead_id)
+    assert state.status is LeadStatus.CONTACTING and not state.open_task_id
+
+
+async def test_status_callbacks_never_move_a_message_backwards(api: Api) -> None:
+    phone = customer_lead()["customer"]["phone"]
+    lead_id, _ = await started(api, customer={"phone": phone, "preferred_channel": "sms"})
+    (line,) = await api.lines_for(lead_id)
+    assert line["channel"] == "sms"
+    path = f"/v1/inbound/twilio/status?touch={lead_id}:1:sms"
+    for status in ("delivered", "sent"):
+        params = {"MessageSid": "SM1", "MessageStatus": status}
+        assert (await api.twilio(path, params)).status_code == 200
+    # Signals are handled in the order they arrive: after `sent` came in, the message stayed
+    # delivered (the read report below proves both were applied before it).
+    await api.state_when(lead_id, lambda s: s.touches[0].delivery is DeliveryStatus.DELIVERED)
+    params = {"MessageSid": "SM1", "MessageStatus": "undelivered", "ErrorCode": "30005"}
+    assert (await api.twilio(path, params)).status_code == 200
+    params = {"MessageSid": "SM1", "MessageStatus": "read"}
+    assert (await api.twilio(path, params)).status_code == 200
+    state = await api.state_when(lead_id, lambda s: s.touches[0].delivery is DeliveryStatus.READ)
+    assert Channel.SMS in state.usable_channels  # the late failure did not block SMS
+
+
+async def test_a_permanent_twilio_failure_blocks_the_channel(api: Api) -> None:
+    lead_id, _ = await started(api)
+    (line,) = await api.lines_for(lead_id)
+    path = f"/v1/inbound/twilio/status?touch={lead_id}:1:{line['channel']}"
+    params = {"MessageSid": "SM2", "MessageStatus": "failed", "ErrorCode": "30006"}
+    if line["channel"] not in ("sms", "whatsapp"):
+        path = f"/v1/inbound/twilio/status?touch={lead_id}:1:email"
+    assert (await api.twilio(path, params)).status_code == 200
+    channel = Channel(path.rsplit(":", 1)[1])
+    state = await api.state_when(lead_id, lambda s: channel not in s.usable_channels)
+    assert state.touches[0].delivery is DeliveryStatus.FAILED
+
+
+# --- SendGrid ------------------------------------------------------------------------------
+
+
+def parse_headers(auth: str = PARSE_AUTH) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(auth.encode()).decode()}
+
+
+def mail(to: str, sender: str, subject: str, text: str, headers: str = "") -> dict[str, str]:
+    envelope = json.dumps({"to": [to], "from": sender})
+    message_id = f"<{uuid.uuid4().hex}@mail.example>"
+    return {
+        "to": to,
+        "from": f"Klant <{sender}>",
+        "subject": subject,
+        "text": text,
+        "headers": f"Message-ID: {message_id}\nSubject: {subject}\n{headers}",
+        "envelope": envelope,
+    }
+
+
+async def post_mail(api: Api, fields: dict[str, str], auth: str = PARSE_AUTH) -> Any:
+    files = {name: (None, value) for name, value in fields.items()}  # multipart/form-data
+    return await api.http.post(
+        "/v1/inbound/sendgrid/parse", files=files, headers=parse_headers(auth)
+    )
+
+
+async def test_an_email_reply_to_the_reply_address_engages(api: Api) -> None:
+    lead_id, _ = await started(api)
+    to = reply_address(SECRET, lead_id, "reply.autohuis-test.nl")
+    fields = mail(to, "someone.else@example.com", "Re: Uw aanvraag", "Graag een proefrit")
+    response = await post_mail(api, fields)
+    assert response.status_code == 200, response.text
+    assert response.json()["lead_id"] == lead_id
+    await api.state_when(lead_id, lambda s: s.status is LeadStatus.ENGAGED)
+
+
+async def test_an_out_of_office_postpones_instead_of_escalating(api: Api) -> None:
+    lead_id, lead = await started(api)
+    before = await api.state(lead_id)
+    fields = mail(
+        "verkoop@autohuis-test.nl",
+        lead["customer"]["email"],
+        "Automatisch antwoord: Uw aanvraag",
+        "Ik ben afwezig en weer aanwezig vanaf 20 december.",
+        headers="Auto-Submitted: auto-replied",
+    )
+    response = await post_mail(api, fields)
+    assert response.status_code == 200, response.text
+
+    def postponed(s: LeadState) -> bool:
+        return any(e.what == "auto_reply" for e in s.events)
+
+    state = await api.state_when(lead_id, postponed)
+    assert state.status is LeadStatus.CONTACTING and state.open_task_id is None
+    assert before.next_touch_at is not None and state.next_touch_at is not None
+    assert state.next_touch_at > before.next_touch_at
+    assert (state.next_touch_at.month, state.next_touch_at.day) >= (12, 20)
+
+
+async def test_inbound_parse_refuses_wrong_credentials(api: Api) -> None:
+    lead_id, _ = await started(api)
+    to = reply_address(SECRET, lead_id, "reply.autohuis-test.nl")
+    response = await post_mail(api, mail(to, "x@example.com", "Re", "hoi"), auth="parse:wrong")
+    assert_error(response, 401)
+    assert (await api.state(lead_id)).status is LeadStatus.CONTACTING
+
+
+async def events(api: Api, payload: list[dict[str, Any]], **headers: Any) -> Any:
+    body = json.dumps(payload).encode()
+    signed = api.sendgrid.headers(body, **headers)
+    return await api.http.post("/v1/inbound/sendgrid/events", content=body, headers=signed)
+
+
+async def test_bounces_block_email_and_spam_reports_opt_out(api: Api) -> None:
+    lead_id, _ = await started(api)
+    touch = f"{lead_id}:1:email"
+    bounce = {"event": "bounce", "type": "bounce", "sg_event_id": "ev-1", "blanco_touch": touch}
+    response = await events(api, [bounce, bounce])  # a repeated event is heard once
+    assert response.status_code == 200 and response.json()["events"] == 2
+    state = await api.state_when(lead_id, lambda s: Channel.EMAIL not in s.usable_channels)
+    assert [e.what for e in state.events].count("delivery_failed") == 1
+
+    other_id, _ = await started(api)
+    spam = {"event": "spamreport", "sg_event_id": "ev-2", "blanco_touch": f"{other_id}:1:email"}
+    assert (await events(api, [spam])).status_code == 200
+    await api.state_when(other_id, lambda s: any(e.what == "opted_out" for e in s.events))
+
+
+async def test_unknown_leads_in_events_are_acknowledged(api: Api) -> None:
+    unknown = {"event": "bounce", "sg_event_id": "ev-3", "blanco_touch": "lead-x-1:1:email"}
+    response = await events(api, [unknown, {"event": "open"}])
+    assert response.status_code == 200 and response.json()["applied"] == 0
+
+
+@pytest.mark.parametrize("forgery", ["tampered", "stale", "other key", "missing"])
+async def test_forged_sendgrid_events_change_nothing(api: Api, forgery: str) -> None:
+    lead_id, _ = await started(api)
+    payload = [
+        {
+            "event": "spamreport",
+            "sg_event_id": uuid.uuid4().hex,
+            "blanco_touch": f"{lead_id}:1:email",
+        }
+    ]
+    body = json.dumps(payload).encode()
+    headers = api.sendgrid.headers(body)
+    if forgery == "tampered":
+        body = body.replace(b"spamreport", b"unsubscribe")
+    elif forgery == "stale":
+        headers = api.sendgrid.headers(body, timestamp=int(time.time()) - 3600)
+    elif forgery == "other key":
+        headers = SendGridKeys().headers(body)
+    else:
+        headers = {"Content-Type": "application/json"}
+    response = await api.http.post("/v1/inbound/sendgrid/events", content=body, headers=headers)
+    assert_error(response, 401)
+    state = await api.state(lead_id)
+    assert Channel.EMAIL in state.usable_channels
+
+
+async def test_one_click_unsubscribe(api: Api) -> None:
+    lead_id, _ = await started(api)
+    token = unsubscribe_token(SECRET, lead_id, "email")
+    page = await api.http.get(f"/v1/unsubscribe/{token}")
+    assert page.status_code == 200 and "<form" in page.text
+    assert Channel.EMAIL in (await api.state(lead_id)).usable_channels  # a GET changes nothing
+    done = await api.http.post(
+        f"/v1/unsubscribe/{token}",
+        content=b"List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert done.status_code == 200
+    await api.state_when(lead_id, lambda s: Channel.EMAIL not in s.usable_channels)
+    forged = token[:-2] + ("00" if not token.endswith("00") else "11")
+    assert_error(await api.http.post(f"/v1/unsubscribe/{forged}"), 404)
