@@ -85,6 +85,13 @@ def merge_customer(known: Customer, new: Customer, region: str = "NL") -> Custom
     return Customer.model_validate(known.model_dump() | updates)
 
 
+def _excerpt(text: str, limit: int = 200) -> str | None:
+    text = " ".join(text.split())
+    if not text:
+        return None
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class Conversation(Strict):
     lead_id: str
     lead: Lead
@@ -246,9 +253,10 @@ class Conversation(Strict):
         self.not_before = max(back, self.not_before) if self.not_before else back
         self.note(now, "auto_reply", channel, f"next touch not before {self.not_before:%Y-%m-%d}")
 
-    def replied(self, now: datetime, channel: Channel) -> bool:
-        """Rule 6: a reply stops the cadence. True when this reply needs a human now."""
-        self.note(now, "customer_replied", channel)
+    def replied(self, now: datetime, channel: Channel, text: str = "") -> bool:
+        """Rule 6: a reply stops the cadence. True when this reply needs a human now. The
+        timeline keeps the start of the text: the salesperson reads what the customer asked."""
+        self.note(now, "customer_replied", channel, _excerpt(text))
         if channel is Channel.WHATSAPP:
             self.whatsapp_inbound_at = now
         if self.status.final:
@@ -434,6 +442,9 @@ class Conversation(Strict):
             outcome=self.outcome,
             outcome_reason=self.outcome_reason,
             appointment_at=self.appointment_at,
+            customer=self.lead.customer,
+            vehicle=self.lead.vehicle,
+            message=self.lead.message,
             inquiries=self.inquiries,
             events=self.events,
             paused_seconds=self.paused_total.total_seconds(),

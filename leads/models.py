@@ -291,6 +291,10 @@ class LeadState(Strict):
     outcome: Outcome | None
     outcome_reason: str | None = None
     appointment_at: datetime | None = None
+    # Who and what, for the salesperson who takes the lead (never in logs or search attributes)
+    customer: Customer | None = None
+    vehicle: Vehicle | None = None
+    message: str | None = None
     inquiries: list[Inquiry]
     events: list[Event]
     paused_seconds: NonNegativeFloat = 0

@@ -368,7 +368,7 @@ class LeadFollowUp:
         c = await self._ready()
         if not c.first_time(reply.event_id):
             return
-        needs_human = c.replied(workflow.now(), reply.channel)
+        needs_human = c.replied(workflow.now(), reply.channel, reply.text)
         self._changed = True
         if not needs_human:
             return

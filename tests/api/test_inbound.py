@@ -272,3 +272,18 @@ async def test_one_click_unsubscribe(api: Api) -> None:
     await api.state_when(lead_id, lambda s: Channel.EMAIL not in s.usable_channels)
     forged = token[:-2] + ("00" if not token.endswith("00") else "11")
     assert_error(await api.http.post(f"/v1/unsubscribe/{forged}"), 404)
+
+
+async def test_a_number_added_by_a_later_inquiry_routes_replies(api: Api) -> None:
+    """The lead is keyed by the e-mail address; the phone number arrives with a second portal's
+    inquiry. The workflow publishes its keyed hash, so the SMS reply still finds the lead."""
+    first = customer_lead()
+    phone = first["customer"].pop("phone")
+    lead_id, _ = await started(api, customer=first["customer"])
+    second = customer_lead(
+        source="autoscout24", customer={"email": first["customer"]["email"], "phone": phone}
+    )
+    assert (await api.deliver(second)).json() == {"lead_id": lead_id, "duplicate": True}
+    assert (await api.sms(phone, "Bel me maar")).status_code == 200
+    state = await api.state_when(lead_id, lambda s: s.status is LeadStatus.ENGAGED)
+    assert any(e.detail == "Bel me maar" for e in state.events)

@@ -16,6 +16,7 @@ from leads.models import (
     CallResult,
     Channel,
     Customer,
+    DeliveryStatus,
     Lead,
     LeadKind,
     LeadStatus,
@@ -504,3 +505,115 @@ def test_rule5_after_the_cadence_an_open_human_task_decides_not_the_clock(
     if task is not None:
         conversation.open_task_id, conversation.open_task_kind = f"task-{LEAD_ID}-1", task
     assert conversation.waits_for_human() is waits
+
+
+# --- provider reports, auto-replies, opt-in, repeated events (issue 3) ----------------------
+
+D = DeliveryStatus
+
+
+def sent_by(channel: Channel) -> Conversation:
+    conversation = start(Customer(email="pieter@example.nl", phone=MOBILE))
+    conversation.record_touch(Touch(number=1, channel=channel, at=NOW, template="t"))
+    return conversation
+
+
+@pytest.mark.parametrize(
+    ("reports", "final", "usable_after"),
+    [
+        ([D.SENT, D.DELIVERED], D.DELIVERED, True),
+        ([D.DELIVERED, D.SENT], D.DELIVERED, True),  # a late `sent` never moves it back
+        ([D.READ, D.DELIVERED], D.READ, True),
+        ([D.DELIVERED, "failed"], D.DELIVERED, True),  # a late failure: the channel stays
+        (["failed", D.DELIVERED], D.FAILED, False),
+        ([D.SENT, "failed"], D.FAILED, False),
+    ],
+)
+def test_rule7_delivery_reports_never_move_a_touch_backwards(
+    reports: list[Any], final: DeliveryStatus, usable_after: bool
+) -> None:
+    conversation = sent_by(SMS)
+    for report in reports:
+        if report == "failed":
+            conversation.delivery_failed_for_touch(NOW, 1, SMS, "twilio 30005", permanent=True)
+        else:
+            conversation.delivery_report(1, SMS, report)
+    assert conversation.touches[0].delivery is final
+    assert (SMS in conversation.usable()) is usable_after
+
+
+def test_reports_on_unknown_touches_change_nothing() -> None:
+    conversation = sent_by(SMS)
+    assert not conversation.delivery_report(2, SMS, D.DELIVERED)
+    assert not conversation.delivery_failed_for_touch(NOW, 1, EMAIL, "bounce", permanent=True)
+    assert EMAIL in conversation.usable() and conversation.events == []
+
+
+@pytest.mark.parametrize(
+    ("until", "not_before"),
+    [
+        (None, NOW + timedelta(days=1)),  # no return date: a day
+        (NOW + timedelta(days=5), NOW + timedelta(days=5)),
+        (NOW - timedelta(days=1), NOW + timedelta(days=1)),  # a date in the past: a day
+        (NOW + timedelta(days=400), NOW + timedelta(days=90)),  # never longer than 90 days
+    ],
+)
+def test_rule6_an_auto_reply_postpones_the_next_touch(
+    until: datetime | None, not_before: datetime
+) -> None:
+    conversation = start()
+    run_touches(conversation, 1)
+    conversation.auto_replied(NOW, EMAIL, until)
+    step = conversation.next_step()
+    assert conversation.status is LeadStatus.CONTACTING and conversation.open_task_id is None
+    assert isinstance(step, TouchDue) and step.at >= not_before
+    assert conversation.not_before == not_before
+
+
+def test_rule5_an_auto_reply_after_the_last_touch_moves_unreachable_past_the_return() -> None:
+    conversation = start()
+    run_touches(conversation, len(PLAN.cadence))
+    back = conversation.touches[-1].at + timedelta(days=20)
+    conversation.auto_replied(conversation.touches[-1].at, EMAIL, back)
+    step = conversation.next_step()
+    assert isinstance(step, CadenceDone) and step.at == back + PLAN.grace
+
+
+def test_rule7_start_opts_back_in_but_a_failure_stays() -> None:
+    conversation = start(Customer(email="pieter@example.nl", phone=MOBILE))
+    conversation.opt_out(NOW, SMS)
+    conversation.delivery_failed(NOW, WHATSAPP, "twilio 63003", permanent=True)
+    conversation.opt_in(NOW, SMS)
+    conversation.opt_in(NOW, WHATSAPP)
+    assert SMS in conversation.usable() and WHATSAPP not in conversation.usable()
+    assert SMS not in conversation.opted_out
+
+
+def test_a_provider_event_is_heard_once() -> None:
+    conversation = start()
+    assert conversation.first_time("ev-1") and not conversation.first_time("ev-1")
+    assert conversation.first_time(None) and conversation.first_time(None)
+    for n in range(600):
+        conversation.first_time(f"flood-{n}")
+    assert len(conversation.events_seen) == 500 and conversation.first_time("ev-1")
+
+
+def test_the_timeline_keeps_the_start_of_a_reply() -> None:
+    conversation = start()
+    conversation.replied(NOW, EMAIL, "Graag   een\nproefrit " + "x" * 300)
+    detail = conversation.events[-1].detail
+    assert detail is not None and detail.startswith("Graag een proefrit x") and len(detail) == 200
+
+
+def test_contact_identifiers_follow_merged_inquiries() -> None:
+    conversation = start(Customer(email="Pieter@Example.nl"))
+    assert conversation.contact_identifiers() == [
+        "email:pieter@example.nl",
+        "ext:website:web-1",
+        "extid:web-1",
+    ]
+    conversation.merge(
+        NOW, Lead(source="marktplaats", external_id="mp-9", customer=Customer(phone=MOBILE))
+    )
+    assert f"phone:{MOBILE_E164}" in conversation.contact_identifiers()
+    assert "ext:marktplaats:mp-9" in conversation.contact_identifiers()

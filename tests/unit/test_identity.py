@@ -10,7 +10,15 @@ from typing import Any
 
 import pytest
 
-from leads.identity import customer_key, lead_id
+from leads.identity import (
+    check_reply_token,
+    check_unsubscribe_token,
+    customer_key,
+    lead_dealer,
+    lead_id,
+    reply_address,
+    unsubscribe_token,
+)
 from leads.models import Customer, Lead, LeadKind
 
 DEALER = "autohuis-test"
@@ -185,3 +193,42 @@ def test_lead_id_format() -> None:
     assert len(value) == len(f"lead-{DEALER}-") + 24
     other = lead_id("garage-oost", SECRET, make({"email": "pieter@example.nl"}), REGION)
     assert re.fullmatch(r"lead-garage-oost-[0-9a-f]{24}", other)
+
+
+# --- routing inbound messages back to their lead (issue 3) --------------------------------
+
+KEYED_LEAD = "lead-autohuis-test-0123456789abcdef01234567"
+
+
+@pytest.mark.parametrize(
+    ("lead", "dealer"),
+    [
+        (KEYED_LEAD, "autohuis-test"),
+        ("lead-autohuis-0123456789abcdef01234567", "autohuis"),
+        ("lead-autohuis-test-0123456789abcdef0123456", None),  # key too short
+        ("lead-autohuis-test-0123456789ABCDEF01234567", None),  # not our hex
+        ("lead-nobody-0123456789abcdef01234567", None),
+        ("task-autohuis-test-0123456789abcdef01234567", None),
+        ("", None),
+    ],
+)
+def test_lead_dealer_reads_only_well_formed_ids(lead: str, dealer: str | None) -> None:
+    assert lead_dealer(lead, ["autohuis", "autohuis-test"]) == dealer
+
+
+def test_reply_tokens_route_to_their_lead_and_forgeries_do_not() -> None:
+    token = reply_address(SECRET, KEYED_LEAD, "reply.example").split("@")[0][len("reply+") :]
+    assert check_reply_token(SECRET, "autohuis-test", token) == KEYED_LEAD
+    assert check_reply_token("whsec_other", "autohuis-test", token) is None
+    flipped = token[:-1] + ("1" if token.endswith("0") else "0")
+    assert check_reply_token(SECRET, "autohuis-test", flipped) is None
+    assert check_reply_token(SECRET, "autohuis-test", "ünïcode.x") is None
+    assert check_reply_token(SECRET, "autohuis-test", "") is None
+
+
+def test_unsubscribe_tokens_are_signed_per_lead_and_channel() -> None:
+    token = unsubscribe_token(SECRET, KEYED_LEAD, "email")
+    assert check_unsubscribe_token(SECRET, token) == (KEYED_LEAD, "email")
+    assert check_unsubscribe_token(SECRET, token.replace(".email.", ".sms.")) is None
+    assert check_unsubscribe_token("whsec_other", token) is None
+    assert check_unsubscribe_token(SECRET, "ü" + token) is None
