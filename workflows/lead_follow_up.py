@@ -58,6 +58,7 @@ SEND_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=2),
 )
 WHATSAPP_WINDOW = timedelta(hours=24)
+CONTACT_KEYS_PATCH = "contact-keys"
 CHANNEL_LABEL = {
     Channel.EMAIL: "e-mail",
     Channel.SMS: "SMS",
@@ -119,7 +120,9 @@ class LeadFollowUp:
     async def _step(self, c: Conversation) -> None:
         """One decision: wait for something to happen, or do the touch that is due."""
         self._changed = False
-        await self._publish_contact_keys(c)
+        # Patched: runs started before ContactKeys existed replay without this local activity.
+        if workflow.patched(CONTACT_KEYS_PATCH):
+            await self._publish_contact_keys(c)
         if c.waits_for_human():
             # paused, engaged, appointment, or the cadence ran with a human task still open:
             # nothing automatic happens until a human or the customer acts

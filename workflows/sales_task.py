@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
 
 MEMO_KEY = "task"  # the memo holding the TaskState the salesperson API lists
+TASK_MEMO_PATCH = "task-memo"
 ALERT_TIMEOUT = timedelta(seconds=30)
 ALERT_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1)
@@ -101,7 +102,9 @@ class SalesTask:
     def _publish(self) -> None:
         """The task as the salesperson API lists it, in the memo: one visibility query lists
         every task without asking each workflow (or a worker) anything."""
-        workflow.upsert_memo({MEMO_KEY: self._state().model_dump(mode="json")})
+        # Patched: tasks started before the memo existed replay without it.
+        if workflow.patched(TASK_MEMO_PATCH):
+            workflow.upsert_memo({MEMO_KEY: self._state().model_dump(mode="json")})
 
     async def _alert(self, stage: AlertStage) -> None:
         if stage == "remind":

@@ -194,3 +194,21 @@ async def test_two_leads_answered_then_a_cli_reply_engages(stack: Stack, tmp_pat
     )
     assert paused.returncode == 0, paused.stderr
     assert len([x for x in stack.lines() if x["lead_id"] == first["lead_id"]]) == 1
+
+
+async def test_starter_reads_adf_with_several_prospects(stack: Stack) -> None:
+    done = subprocess.run(
+        [sys.executable, "starter.py", "lead", "examples/adf-two-prospects.xml"],
+        cwd=ROOT,
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    results = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(results) == 2 and len({r["lead_id"] for r in results}) == 2
+    lines = await eventually(
+        lambda: asyncio.to_thread(stack.lines), lambda found: len(found) >= 2, deadline=20
+    )
+    assert {line["lead_id"] for line in lines} == {r["lead_id"] for r in results}
