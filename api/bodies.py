@@ -26,7 +26,7 @@ def too_large(limit: int) -> ApiError:
 
 async def read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if declared.isdecimal() and int(declared) > limit:
         raise too_large(limit)
     chunks: list[bytes] = []
     size = 0

@@ -32,7 +32,7 @@ from api.bodies import (
 from api.deps import ConfigDep, EngineDep, SecretsDep
 from api.engine import Engine
 from api.errors import ApiError
-from api.openapi import ERRORS, body_schema, form_schema
+from api.openapi import ERRORS, form_schema
 from api.signatures import verify_basic_auth, verify_sendgrid_event, verify_twilio
 from leads.config import Config, Dealer
 from leads.contact import analyse_phone, normalise_email
@@ -215,7 +215,7 @@ async def twilio_status_callback(
     signal: tuple[Any, Any]
     if status in (DeliveryStatus.FAILED, DeliveryStatus.UNDELIVERED):
         code_text = params.get("ErrorCode", "")
-        code = int(code_text) if code_text.isdigit() else None
+        code = int(code_text) if code_text.isdecimal() else None
         failure = DeliveryFailed(
             channel=channel,
             reason=f"twilio {status.value}" + (f" {code}" if code else ""),
@@ -235,7 +235,7 @@ def parse_touch_key(config: Config, key: str) -> tuple[str, int, Channel] | None
     """`<lead id>:<touch>:<channel>`, as the send activity gave it to the provider."""
     lead_id, _, rest = key.partition(":")
     number, _, channel = rest.partition(":")
-    if lead_dealer(lead_id, [d.id for d in config.dealers]) is None or not number.isdigit():
+    if lead_dealer(lead_id, [d.id for d in config.dealers]) is None or not number.isdecimal():
         return None
     try:
         return lead_id, int(number), Channel(channel)
@@ -373,7 +373,14 @@ EventTimestamp = Annotated[
     "/sendgrid/events",
     response_model=Received,
     responses=ERRORS,
-    openapi_extra=body_schema("application/json", None),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"type": "array", "items": {"type": "object"}}}
+            },
+        }
+    },
     summary="SendGrid Event Webhook: bounces, drops, spam reports, unsubscribes",
 )
 async def sendgrid_events(

@@ -85,7 +85,7 @@ def is_placeholder(national_digits: str, region: str) -> bool:
 def analyse_phone(raw: str | None, region: str) -> PhoneAnalysis:
     if not raw or not raw.strip():
         return PhoneAnalysis(PhoneVerdict.MISSING)
-    national_digits = "".join(ch for ch in raw if ch.isdigit())
+    national_digits = "".join(ch for ch in raw if ch.isdecimal())
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:

@@ -276,7 +276,7 @@ def _trigger_at(tokens: list[str], i: int) -> _Trigger | None:
 
 def _day(token: str) -> int | None:
     digits = 0
-    while digits < len(token) and token[digits].isdigit():
+    while digits < len(token) and token[digits].isdecimal():
         digits += 1
     if digits not in (1, 2) or token[digits:] not in _ORDINAL_SUFFIXES:
         return None
@@ -285,7 +285,7 @@ def _day(token: str) -> int | None:
 
 
 def _year(token: str) -> int | None:
-    if len(token) == 4 and token.isdigit() and token.startswith("20"):
+    if len(token) == 4 and token.isdecimal() and token.startswith("20"):
         return int(token)
     return None
 
@@ -297,7 +297,7 @@ def _numeric_date(token: str) -> tuple[int, int, int | None] | None:
     if len(separators) != 1:
         return None
     parts = token.split(separators[0])
-    if not all(part.isdigit() for part in parts):
+    if not all(part.isdecimal() for part in parts):
         return None
     if len(parts) == 3:
         if len(parts[0]) == 4:
