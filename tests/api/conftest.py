@@ -79,6 +79,36 @@ def api_config(task_queue: str) -> Config:
     )
 
 
+def signed(
+    body: bytes,
+    secret: str = SECRET,
+    msg_id: str | None = None,
+    at: datetime | None = None,
+    content_type: str = "application/json",
+) -> dict[str, str]:
+    """Standard Webhooks headers, signed with the library dealer platforms use."""
+    msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
+    at = at or datetime.now(UTC)
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": Webhook(secret).sign(msg_id, at, body.decode()),
+        "content-type": content_type,
+    }
+
+
+def assert_error(response: httpx.Response, status: int, *codes: str) -> dict[str, Any]:
+    """The API's error shape: JSON `{"error": {"code", "message"}}` with this status."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body: dict[str, Any] = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
+    assert body["error"]["message"]
+    if codes:
+        assert body["error"]["code"] in codes, body
+    return body
+
+
 @dataclass
 class SendGridKeys:
     private: ec.EllipticCurvePrivateKey = field(
@@ -113,23 +143,7 @@ class Api:
 
     # --- signing ------------------------------------------------------------------------
 
-    def signed(
-        self,
-        body: bytes,
-        secret: str = SECRET,
-        msg_id: str | None = None,
-        at: datetime | None = None,
-        content_type: str = "application/json",
-    ) -> dict[str, str]:
-        msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
-        at = at or datetime.now(UTC)
-        signature = Webhook(secret).sign(msg_id, at, body.decode())
-        return {
-            "webhook-id": msg_id,
-            "webhook-timestamp": str(int(at.timestamp())),
-            "webhook-signature": signature,
-            "content-type": content_type,
-        }
+    signed = staticmethod(signed)
 
     async def deliver(
         self, lead: Mapping[str, Any], dealer: str = "autohuis-test", **sign: Any

@@ -22,9 +22,9 @@ from tests.api.conftest import (
     TWILIO_TOKEN,
     Api,
     SendGridKeys,
+    assert_error,
     customer_lead,
 )
-from tests.api.test_intake import assert_error
 from tests.conftest import eventually
 
 

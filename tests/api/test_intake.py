@@ -14,7 +14,7 @@ import pytest
 
 from leads.identity import lead_id as derive_lead_id
 from leads.models import Lead, LeadStatus
-from tests.api.conftest import OTHER_SECRET, SECRET, Api, customer_lead, unique
+from tests.api.conftest import OTHER_SECRET, SECRET, Api, assert_error, customer_lead, unique
 
 ADF_DIR = Path(__file__).resolve().parents[1] / "unit" / "adf"
 
@@ -22,16 +22,6 @@ ADF_DIR = Path(__file__).resolve().parents[1] / "unit" / "adf"
 def expected_id(api: Api, lead: dict[str, Any]) -> str:
     dealer = api.config.dealer("autohuis-test")
     return derive_lead_id(dealer.id, dealer.webhook_secret, Lead.model_validate(lead), "NL")
-
-
-def assert_error(response: Any, status: int, code: str | None = None) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
-    assert body["error"]["message"]
-    if code:
-        assert body["error"]["code"] == code
-    return body
 
 
 async def test_a_signed_lead_is_answered_and_a_repeat_is_a_duplicate(api: Api) -> None:

@@ -7,9 +7,8 @@ from __future__ import annotations
 import pytest
 
 from leads.models import LeadStatus, TaskStatus
-from tests.api.conftest import Api, customer_lead
+from tests.api.conftest import Api, assert_error, customer_lead
 from tests.api.test_inbound import started
-from tests.api.test_intake import assert_error
 from tests.conftest import eventually
 
 

@@ -18,7 +18,6 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -34,7 +33,6 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 from schemathesis.specs.openapi.schemas import OpenApiSchema
-from standardwebhooks.webhooks import Webhook
 from temporalio.testing import WorkflowEnvironment
 from twilio.request_validator import RequestValidator
 
@@ -53,6 +51,7 @@ from tests.api.conftest import (
     SendGridKeys,
     api_config,
     customer_lead,
+    signed,
 )
 from tests.api.served import serve
 from worker import build_worker
@@ -71,13 +70,9 @@ CHECKS: list[CheckFunction] = [
 
 
 def standard_webhook_headers(raw: bytes) -> dict[str, str]:
-    msg_id = f"msg_{uuid.uuid4().hex}"
-    at = datetime.now(UTC)
-    return {
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(int(at.timestamp())),
-        "webhook-signature": Webhook(SECRET).sign(msg_id, at, raw.decode()),
-    }
+    headers = signed(raw)
+    del headers["content-type"]  # the generated case sets its own
+    return headers
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,12 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
-from standardwebhooks.webhooks import Webhook
 from temporalio.testing import WorkflowEnvironment
 from twilio.request_validator import RequestValidator
 
@@ -29,12 +27,13 @@ from leads.config import Config
 from tests.api.conftest import (
     PARSE_AUTH,
     PUBLIC_BASE,
-    SECRET,
     TOKENS,
     TWILIO_TOKEN,
     SendGridKeys,
     api_config,
+    assert_error,
     customer_lead,
+    signed,
 )
 from tests.api.served import serve, unused_port
 from tests.conftest import eventually
@@ -67,30 +66,6 @@ class Served:
 
 def temporal_env(address: str, namespace: str = "default") -> dict[str, str]:
     return {"TEMPORAL_ADDRESS": address, "TEMPORAL_NAMESPACE": namespace}
-
-
-def signed(body: bytes, secret: str = SECRET, msg_id: str | None = None) -> dict[str, str]:
-    """Standard Webhooks headers, signed with the library dealer platforms use."""
-    msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
-    at = datetime.now(UTC)
-    return {
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(int(at.timestamp())),
-        "webhook-signature": Webhook(secret).sign(msg_id, at, body.decode()),
-        "content-type": "application/json",
-    }
-
-
-def assert_error(response: httpx.Response, status: int, *codes: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body: dict[str, Any] = response.json()
-    assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message"}
-    assert body["error"]["message"]
-    if codes:
-        assert body["error"]["code"] in codes, body
-    return body
 
 
 @pytest.fixture(scope="module")
