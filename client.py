@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
     ListSearchAttributesRequest,
 )
-from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.api.workflowservice.v1 import SignalWithStartWorkflowExecutionResponse
+from temporalio.client import Client, WorkflowHandle
 from temporalio.common import (
     SearchAttributeKey,
     SearchAttributePair,
@@ -84,27 +86,42 @@ async def start_lead(
     lead: Lead,
     rpc_timeout: timedelta | None = None,
 ) -> IntakeResult:
-    """Start the lead's workflow, or join the customer's running one (update-with-start with
-    USE_EXISTING: concurrent deliveries of one customer can never make two workflows)."""
+    """Start the lead's workflow, or join the customer's running one: signal-with-start
+    (`new_inquiry`) with USE_EXISTING, so concurrent deliveries of one customer can never make
+    two workflows. The answer comes as soon as Temporal has recorded the lead durably — it
+    does not wait for a worker, so a busy or absent worker never slows or fails an intake.
+    `duplicate` is false for exactly the one delivery that started the workflow."""
     lead = lead.model_copy(
         update={"dealer_id": dealer.id, "received_at": lead.received_at or datetime.now(UTC)}
     )
     workflow_id = lead_id(dealer.id, dealer.webhook_secret, lead, dealer.country)
-    start = WithStartWorkflowOperation(
+    handle = await client.start_workflow(
         LeadFollowUp.run,
         lead,
         id=workflow_id,
         task_queue=config.temporal.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        # The starting delivery's own signal is recognised by the workflow as its input.
+        start_signal="new_inquiry",
+        start_signal_args=[lead],
         static_summary=static_summary(lead),
         # How inbound replies find the lead; a merged inquiry's keys the workflow adds itself.
         search_attributes=TypedSearchAttributes(
             [SearchAttributePair(sa.CONTACT_KEYS, initial_contact_keys(dealer, lead))]
         ),
+        rpc_timeout=rpc_timeout,
     )
-    return await client.execute_update_with_start_workflow(
-        LeadFollowUp.intake, lead, start_workflow_operation=start, rpc_timeout=rpc_timeout
-    )
+    return IntakeResult(lead_id=workflow_id, duplicate=not started(handle))
+
+
+def started(handle: WorkflowHandle[Any, Any]) -> bool:
+    """Whether this signal-with-start call started the workflow (the server's `started`).
+    The SDK (pinned) keeps the response only privately; a version without it fails here, in
+    the tests, rather than answering every delivery as new."""
+    response = handle._start_workflow_response
+    if not isinstance(response, SignalWithStartWorkflowExecutionResponse):
+        raise TypeError("the Temporal SDK no longer exposes the signal-with-start response")
+    return bool(response.started)
 
 
 def initial_contact_keys(dealer: Dealer, lead: Lead) -> list[str]:
