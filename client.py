@@ -25,7 +25,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from leads.config import Config, Dealer
 from leads.identity import contact_identifiers, contact_keys, lead_id
-from leads.models import IntakeResult, Lead
+from leads.models import CustomerReplied, IntakeResult, Lead
 from workflows import search_attributes as sa
 from workflows.lead_follow_up import LeadFollowUp
 
@@ -85,16 +85,30 @@ async def start_lead(
     dealer: Dealer,
     lead: Lead,
     rpc_timeout: timedelta | None = None,
+    reply: CustomerReplied | None = None,
 ) -> IntakeResult:
     """Start the lead's workflow, or join the customer's running one: signal-with-start
     (`new_inquiry`) with USE_EXISTING, so concurrent deliveries of one customer can never make
     two workflows. The answer comes as soon as Temporal has recorded the lead durably — it
     does not wait for a worker, so a busy or absent worker never slows or fails an intake.
-    `duplicate` is false for exactly the one delivery that started the workflow."""
+    `duplicate` is false for exactly the one delivery that started the workflow.
+
+    The id comes from the customer's best identifier (e-mail, else phone, …); a customer whose
+    running conversation is keyed by another one (a portal that only passed the phone number)
+    is found by `ContactKeys` and joined. `reply`: the lead is a customer's answer to a
+    conversation that has ended — the new run starts engaged, with a reply task, instead of a
+    cadence (rule 6)."""
     lead = lead.model_copy(
         update={"dealer_id": dealer.id, "received_at": lead.received_at or datetime.now(UTC)}
     )
     workflow_id = lead_id(dealer.id, dealer.webhook_secret, lead, dealer.country)
+    keys = initial_contact_keys(dealer, lead)
+    if reply is None:
+        for other in await running_leads(client, dealer.id, keys, rpc_timeout=rpc_timeout):
+            if other != workflow_id and await _signal_running(
+                client, other, LeadFollowUp.new_inquiry, lead, rpc_timeout
+            ):
+                return IntakeResult(lead_id=other, duplicate=True)
     handle = await client.start_workflow(
         LeadFollowUp.run,
         lead,
@@ -102,16 +116,57 @@ async def start_lead(
         task_queue=config.temporal.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         # The starting delivery's own signal is recognised by the workflow as its input.
-        start_signal="new_inquiry",
-        start_signal_args=[lead],
+        start_signal="customer_replied" if reply else "new_inquiry",
+        start_signal_args=[reply or lead],
         static_summary=static_summary(lead),
         # How inbound replies find the lead; a merged inquiry's keys the workflow adds itself.
-        search_attributes=TypedSearchAttributes(
-            [SearchAttributePair(sa.CONTACT_KEYS, initial_contact_keys(dealer, lead))]
-        ),
+        search_attributes=TypedSearchAttributes([SearchAttributePair(sa.CONTACT_KEYS, keys)]),
         rpc_timeout=rpc_timeout,
     )
     return IntakeResult(lead_id=workflow_id, duplicate=not started(handle))
+
+
+async def running_leads(
+    client: Client,
+    dealer_id: str,
+    keys: list[str],
+    limit: int = 10,
+    rpc_timeout: timedelta | None = None,
+    running: bool = True,
+) -> list[str]:
+    """Leads of the dealer whose `ContactKeys` hold any of `keys` (keyed hashes: hex only, so
+    they are safe in the query), newest first; `running=False` includes ended ones."""
+    if not keys:
+        return []
+    wanted = ", ".join(f"'{key}'" for key in keys)
+    status = "AND ExecutionStatus = 'Running' " if running else ""
+    query = (
+        f"WorkflowType = 'LeadFollowUp' {status}"
+        f"AND DealerId = '{dealer_id}' AND ContactKeys IN ({wanted})"
+    )
+    try:
+        return [
+            execution.id
+            async for execution in client.list_workflows(
+                query, limit=limit, rpc_timeout=rpc_timeout
+            )
+        ]
+    except RPCError as error:
+        if error.status is RPCStatusCode.UNIMPLEMENTED:  # the time-skipping test server
+            return []
+        raise
+
+
+async def _signal_running(
+    client: Client, workflow_id: str, signal: Any, arg: Any, rpc_timeout: timedelta | None
+) -> bool:
+    try:
+        await client.get_workflow_handle(workflow_id).signal(signal, arg, rpc_timeout=rpc_timeout)
+    except RPCError as error:
+        if error.status is RPCStatusCode.NOT_FOUND:  # it ended in between
+            return False
+        raise
+    return True
 
 
 def started(handle: WorkflowHandle[Any, Any]) -> bool:

@@ -25,9 +25,9 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError
-from client import start_lead
+from client import running_leads, start_lead
 from leads.config import Config, Dealer
-from leads.models import IntakeResult, Lead, LeadState, TaskState, TaskStatus
+from leads.models import CustomerReplied, IntakeResult, Lead, LeadState, TaskState, TaskStatus
 from workflows.lead_follow_up import LeadFollowUp
 from workflows.sales_task import MEMO_KEY, Claim, SalesTask
 
@@ -86,7 +86,9 @@ def _rpc_error(error: RPCError, what: str) -> Exception:
         RPCStatusCode.CANCELLED,
     ):
         return ApiError(503, "temporal_unavailable", f"Temporal is not reachable ({what})")
-    return error
+    # Anything else (a missing search attribute on a cluster, a permission): ours to fix, and
+    # the caller should retry later rather than see an internal error.
+    return ApiError(503, "temporal_error", f"Temporal refused the request ({what})")
 
 
 class Engine:
@@ -96,9 +98,13 @@ class Engine:
 
     # --- leads ----------------------------------------------------------------------------
 
-    async def start(self, dealer: Dealer, lead: Lead) -> IntakeResult:
+    async def start(
+        self, dealer: Dealer, lead: Lead, reply: CustomerReplied | None = None
+    ) -> IntakeResult:
         return await guarded(
-            start_lead(self.client, self.config, dealer, lead, rpc_timeout=RPC_TIMEOUT),
+            start_lead(
+                self.client, self.config, dealer, lead, rpc_timeout=RPC_TIMEOUT, reply=reply
+            ),
             "start lead",
         )
 
@@ -133,20 +139,23 @@ class Engine:
         return state
 
     async def find(
-        self, dealer: Dealer, keys: Sequence[str], settle: float = VISIBILITY_SETTLE
+        self,
+        dealer: Dealer,
+        keys: Sequence[str],
+        settle: float = VISIBILITY_SETTLE,
+        running: bool = True,
     ) -> list[str]:
-        """Running leads of `dealer` whose ContactKeys include any of `keys`, newest first."""
-        if not keys:
-            return []
-        wanted = ", ".join(f"'{key}'" for key in keys)  # keyed hashes: hex only
-        query = (
-            f"WorkflowType = 'LeadFollowUp' AND ExecutionStatus = 'Running' "
-            f"AND DealerId = '{dealer.id}' AND ContactKeys IN ({wanted})"
-        )
+        """Leads of `dealer` whose ContactKeys include any of `keys`, newest first (running
+        ones, or with `running=False` ended ones too)."""
         loop = asyncio.get_running_loop()
         give_up = loop.time() + settle
         while True:
-            found = await guarded(self._ids(query, limit=10), "find lead")
+            found = await guarded(
+                running_leads(
+                    self.client, dealer.id, list(keys), rpc_timeout=RPC_TIMEOUT, running=running
+                ),
+                "find lead",
+            )
             if found or loop.time() >= give_up:
                 return found
             await asyncio.sleep(0.1)
@@ -167,6 +176,23 @@ class Engine:
             if await self.signal(lead_id, signal, arg):
                 return lead_id
         return None
+
+    async def deliver_all(
+        self, dealer: Dealer, keys: Sequence[str], signal: Callable[..., Any], arg: Any
+    ) -> list[str]:
+        """Signal every running lead of the customer (an opt-out concerns the address, whichever
+        conversation it appears in)."""
+        candidates = [f"lead-{dealer.id}-{key}" for key in keys]
+        candidates += await self.find(dealer, keys)
+        return [
+            lead_id
+            for lead_id in dict.fromkeys(candidates)
+            if await self.signal(lead_id, signal, arg)
+        ]
+
+    async def known(self, dealer: Dealer, keys: Sequence[str]) -> bool:
+        """Did the dealer ever have a conversation with this customer?"""
+        return bool(await self.find(dealer, keys, settle=0, running=False))
 
     # --- tasks ----------------------------------------------------------------------------
 
@@ -191,7 +217,7 @@ class Engine:
                     tasks.append(task)
         return tasks
 
-    async def _task_state(self, task_id: str) -> TaskState | None:
+    async def task_state(self, task_id: str) -> TaskState | None:
         handle = self.client.get_workflow_handle_for(SalesTask.run, task_id)
         try:
             state: TaskState = await guarded(
@@ -211,7 +237,7 @@ class Engine:
                 "claim task",
             )
         except NotRunning:
-            if await self._task_state(task_id) is None:
+            if await self.task_state(task_id) is None:
                 raise ApiError(404, "unknown_task", "no such task") from None
             raise ApiError(409, "refused", "the task is already done") from None
         return state

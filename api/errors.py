@@ -6,12 +6,13 @@ a rejected lead document must not echo the customer's name or address into logs 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -84,8 +85,14 @@ def install(app: FastAPI) -> None:
         message = error.detail if isinstance(error.detail, str) else code.replace("_", " ")
         return error_response(error.status_code, code, message)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, error: Exception) -> JSONResponse:
-        # Logged by type only: an exception's text can carry request content.
-        log.error("unexpected_error", error_type=type(error).__name__)
-        return error_response(500, "internal", "internal error; the request may be retried")
+    @app.middleware("http")
+    async def _unexpected(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        # Caught here rather than by an `Exception` handler, which Starlette re-raises so the
+        # server logs the whole traceback: an exception's text can carry request content.
+        try:
+            return await call_next(request)
+        except Exception as error:
+            log.error("unexpected_error", error_type=type(error).__name__)
+            return error_response(500, "internal", "internal error; the request may be retried")

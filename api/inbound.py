@@ -66,6 +66,7 @@ log = structlog.get_logger("api")
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 WHATSAPP = "whatsapp:"
 TEXT_LIMIT = 10_000
+EMAIL_LIMIT = 200  # Customer.email
 
 
 class Received(BaseModel):
@@ -106,15 +107,17 @@ async def reply_or_new_lead(
     new_lead: Lead,
     direct: str | None = None,
 ) -> Received:
-    """Rule 6: a reply reaches the customer's running conversation. When none runs (a new
-    customer, or one whose conversation ended) the message is a lead of its own (rule 1):
-    it is never dropped."""
+    """Rule 6: a reply reaches the customer's running conversation. When none runs, the
+    message is never dropped: from a customer the dealer had a conversation with (that has
+    ended), it starts a new one already engaged — a reply task, no automatic cadence; from
+    someone new it is a lead of its own (rule 1)."""
     if direct and await engine.signal(direct, LeadFollowUp.customer_replied, reply):
         return Received(status="delivered", lead_id=direct)
     lead_id = await engine.deliver(dealer, keys, LeadFollowUp.customer_replied, reply)
     if lead_id is not None:
         return Received(status="delivered", lead_id=lead_id)
-    started = await engine.start(dealer, new_lead)
+    returning = direct is not None or await engine.known(dealer, keys)
+    started = await engine.start(dealer, new_lead, reply=reply if returning else None)
     return Received(status="new_lead", lead_id=started.lead_id)
 
 
@@ -158,12 +161,12 @@ async def twilio_message(
     text = params.get("Body", "")[:TEXT_LIMIT]
     event_id = params.get("MessageSid") or None
     keyword = sms_keyword(text)
-    if keyword is Keyword.STOP:
-        await engine.deliver(
+    if keyword is Keyword.STOP:  # the number's every conversation, not just one
+        await engine.deliver_all(
             dealer, keys, LeadFollowUp.opted_out, OptedOut(channel=channel, event_id=event_id)
         )
     elif keyword is Keyword.START:
-        await engine.deliver(
+        await engine.deliver_all(
             dealer, keys, LeadFollowUp.opted_in, OptedIn(channel=channel, event_id=event_id)
         )
     else:
@@ -293,6 +296,8 @@ async def sendgrid_parse(
     event_id = (headers.get("message-id") or "").strip()[:200] or None
     keys = []
     sender_email = normalise_email(sender)
+    if sender_email and len(sender_email) > EMAIL_LIMIT:
+        sender_email = None  # valid, but longer than a lead document holds: no address
     if sender_email:
         keys.append(address_key(dealer.webhook_secret, "email", sender_email))
     tz = ZoneInfo(dealer.timezone)
@@ -327,7 +332,8 @@ async def sendgrid_parse(
 
 
 def _envelope(fields: dict[str, str]) -> tuple[list[str], str]:
-    """Recipients and sender: the SMTP envelope when SendGrid sends it, else the headers."""
+    """Recipients (the SMTP envelope's and the To header's) and the sender: the From header,
+    who the customer is, else the envelope's sender (which may be a bounce address)."""
     recipients: list[str] = []
     sender = ""
     try:
@@ -339,8 +345,7 @@ def _envelope(fields: dict[str, str]) -> tuple[list[str], str]:
         recipients = [str(a) for a in to] if isinstance(to, list) else []
         sender = str(envelope.get("from") or "")
     recipients += [a for _, a in email.utils.getaddresses([fields.get("to", "")]) if a]
-    if not sender:
-        sender = email.utils.parseaddr(fields.get("from", ""))[1]
+    sender = email.utils.parseaddr(fields.get("from", ""))[1] or sender
     return recipients, sender
 
 
@@ -395,7 +400,7 @@ async def sendgrid_events(
     verify_sendgrid_event(secrets.sendgrid_event_public_key, body, signature, timestamp)
     try:
         events = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ApiError(400, "bad_json", "the body is not JSON") from None
     if not isinstance(events, list):
         raise ApiError(400, "bad_events", "the body must be a JSON array of events")

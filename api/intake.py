@@ -17,7 +17,7 @@ from api.errors import ApiError, invalid
 from api.openapi import ERRORS, body_schema
 from api.signatures import verify_standard_webhook
 from leads.adf import AdfError, parse_adf
-from leads.identity import address_key
+from leads.identity import address_key, lead_dealer
 from leads.models import Channel, CustomerReplied, IntakeResult, Lead
 from workflows.lead_follow_up import LeadFollowUp
 
@@ -87,7 +87,7 @@ async def intake_json(
     body = await signed_body(request, dealer)
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, RecursionError) as error:  # RecursionError: absurdly deep nesting
         raise ApiError(400, "bad_json", f"the body is not JSON: {type(error).__name__}") from None
     try:
         lead = Lead.model_validate(data)
@@ -153,7 +153,7 @@ async def chat_reply(
         event_id=reply.message_id or webhook_id,
     )
     if reply.lead_id:
-        if not reply.lead_id.startswith(f"lead-{dealer.id}-"):
+        if lead_dealer(reply.lead_id, [d.id for d in engine.config.dealers]) != dealer.id:
             raise ApiError(404, "unknown_lead", "no such lead for this dealer")
         if not await engine.signal(reply.lead_id, LeadFollowUp.customer_replied, signal):
             raise ApiError(404, "unknown_lead", "no running lead with this lead_id")

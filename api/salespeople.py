@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Path
 
 from api.deps import ConfigDep, EngineDep
+from api.engine import Engine
 from api.errors import ApiError
 from api.openapi import ERRORS
 from api.signatures import salesperson_for
@@ -81,26 +82,51 @@ async def claim_task(task_id: OwnTask, who: CallerDep, engine: EngineDep) -> Tas
     return await engine.claim(task_id, who.person.id)
 
 
+async def seen_by(state: LeadState, who: Caller, engine: Engine) -> LeadState:
+    """Blind tasks (rule 1): while the lead's task is open, or claimed by someone else, a
+    salesperson does not see where the lead came from or what was offered — otherwise the
+    task list's blindness would be one request away. Managers see everything."""
+    if not who.dealer.blind_tasks or who.person.role == "manager" or not state.open_task_id:
+        return state
+    task = await engine.task_state(state.open_task_id)
+    if task is not None and task.assigned_to == who.person.id:
+        return state
+    return state.model_copy(
+        update={
+            "source": "",
+            "message": None,
+            "inquiries": [i.model_copy(update={"source": ""}) for i in state.inquiries],
+            "events": [
+                e.model_copy(update={"detail": None}) if e.what == "new_inquiry" else e
+                for e in state.events
+            ],
+        }
+    )
+
+
 @router.get("/leads/{lead_id}", response_model=LeadState, summary="A lead: status and timeline")
-async def get_lead(lead_id: OwnLead, engine: EngineDep) -> LeadState:
-    return await engine.state(lead_id)
+async def get_lead(lead_id: OwnLead, who: CallerDep, engine: EngineDep) -> LeadState:
+    return await seen_by(await engine.state(lead_id), who, engine)
 
 
 @router.post("/leads/{lead_id}/outcome", response_model=LeadState, summary="Record an outcome")
-async def record_outcome(lead_id: OwnLead, outcome: RecordOutcome, engine: EngineDep) -> LeadState:
-    return await engine.update(lead_id, LeadFollowUp.record_outcome, outcome)
+async def record_outcome(
+    lead_id: OwnLead, outcome: RecordOutcome, who: CallerDep, engine: EngineDep
+) -> LeadState:
+    state = await engine.update(lead_id, LeadFollowUp.record_outcome, outcome)
+    return await seen_by(state, who, engine)
 
 
 @router.post("/leads/{lead_id}/calls", response_model=LeadState, summary="Log a call")
-async def log_call(lead_id: OwnLead, call: LogCall, engine: EngineDep) -> LeadState:
-    return await engine.update(lead_id, LeadFollowUp.log_call, call)
+async def log_call(lead_id: OwnLead, call: LogCall, who: CallerDep, engine: EngineDep) -> LeadState:
+    return await seen_by(await engine.update(lead_id, LeadFollowUp.log_call, call), who, engine)
 
 
 @router.post("/leads/{lead_id}/pause", response_model=LeadState, summary="Pause the cadence")
-async def pause(lead_id: OwnLead, engine: EngineDep) -> LeadState:
-    return await engine.update(lead_id, LeadFollowUp.pause, Empty())
+async def pause(lead_id: OwnLead, who: CallerDep, engine: EngineDep) -> LeadState:
+    return await seen_by(await engine.update(lead_id, LeadFollowUp.pause, Empty()), who, engine)
 
 
 @router.post("/leads/{lead_id}/resume", response_model=LeadState, summary="Resume the cadence")
-async def resume(lead_id: OwnLead, engine: EngineDep) -> LeadState:
-    return await engine.update(lead_id, LeadFollowUp.resume, Empty())
+async def resume(lead_id: OwnLead, who: CallerDep, engine: EngineDep) -> LeadState:
+    return await seen_by(await engine.update(lead_id, LeadFollowUp.resume, Empty()), who, engine)

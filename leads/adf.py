@@ -135,6 +135,8 @@ def _decode_as(document: bytes, encoding: str) -> str:
         raise AdfError(f"unknown encoding {encoding!r} in the XML declaration") from None
     except UnicodeDecodeError as error:
         raise AdfError(f"the document is not valid {encoding} (byte {error.start})") from None
+    except UnicodeError:  # codecs that refuse to decode at all, e.g. "undefined"
+        raise AdfError(f"encoding {encoding!r} in the XML declaration cannot be read") from None
 
 
 def _locate(text: str) -> str:

@@ -69,6 +69,7 @@ class CadenceDone:
 
 NextStep = TouchDue | CadenceDone
 
+EARLY_REPORTS_KEPT = 20  # reports on touches whose send is still finishing
 EVENTS_REMEMBERED = 500  # provider event ids kept for de-duplication (webhooks retry for days)
 AUTO_REPLY_LONGEST = timedelta(days=90)  # an out-of-office never holds the cadence longer
 
@@ -90,6 +91,17 @@ def _excerpt(text: str, limit: int = 200) -> str | None:
     if not text:
         return None
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class EarlyReport(Strict):
+    """A provider's report that arrived before the workflow recorded its touch."""
+
+    at: datetime
+    number: int
+    channel: Channel
+    status: DeliveryStatus
+    reason: str = ""
+    permanent: bool = False
 
 
 class Conversation(Strict):
@@ -116,6 +128,7 @@ class Conversation(Strict):
     whatsapp_inbound_at: datetime | None = None
     not_before: datetime | None = None  # an out-of-office said when the customer is back
     events_seen: list[str] = Field(default_factory=list)
+    early_reports: list[EarlyReport] = Field(default_factory=list)
     contact_fingerprint: str | None = None  # of the identifiers behind the ContactKeys published
 
     # --- construction -------------------------------------------------------------------
@@ -195,6 +208,13 @@ class Conversation(Strict):
 
     def record_touch(self, touch: Touch) -> None:
         self.touches.append(touch)
+        early = [
+            r for r in self.early_reports if (r.number, r.channel) == (touch.number, touch.channel)
+        ]
+        if early:
+            self.early_reports = [r for r in self.early_reports if r not in early]
+            for r in early:
+                self.delivery_report(r.at, r.number, r.channel, r.status, r.reason, r.permanent)
 
     def contact_identifiers(self) -> list[str]:
         return contact_identifiers(
@@ -232,18 +252,40 @@ class Conversation(Strict):
                 return touch
         return None
 
-    def delivery_report(self, number: int, channel: Channel, status: DeliveryStatus) -> bool:
+    def delivery_report(
+        self,
+        now: datetime,
+        number: int,
+        channel: Channel,
+        status: DeliveryStatus,
+        reason: str = "",
+        permanent: bool = False,
+    ) -> bool:
         """Record a provider's report on a touch. Reports arrive out of order; a message never
-        moves backwards (a late `sent` after `delivered`, a `failed` after `read`). True when
-        the report changed the touch."""
+        moves backwards (a late `sent` after `delivered`, a `failed` after `read`). A report
+        on a touch the workflow has not recorded yet (the send activity is still finishing)
+        is kept until it is. True when the report changed the touch."""
         touch = self.touch(number, channel)
         if touch is None:
+            if number > len(self.touches):
+                early = EarlyReport(
+                    at=now,
+                    number=number,
+                    channel=channel,
+                    status=status,
+                    reason=reason,
+                    permanent=permanent,
+                )
+                self.early_reports = [*self.early_reports[-(EARLY_REPORTS_KEPT - 1) :], early]
             return False
         moved = advance(touch.delivery, status)
-        if moved == touch.delivery:
+        if moved == touch.delivery or moved != status:
             return False
         touch.delivery = moved
-        return moved == status
+        if moved in (DeliveryStatus.FAILED, DeliveryStatus.UNDELIVERED):
+            touch.failed = reason
+            self.delivery_failed(now, channel, reason, permanent)
+        return True
 
     def auto_replied(self, now: datetime, channel: Channel, until: datetime | None) -> None:
         """Rule 6 says a reply goes to a human; an out-of-office is not a reply. The next
@@ -279,18 +321,6 @@ class Conversation(Strict):
         if permanent:
             self.blocked[channel] = f"failed: {reason}"
 
-    def delivery_failed_for_touch(
-        self, now: datetime, number: int, channel: Channel, reason: str, permanent: bool
-    ) -> bool:
-        """A provider reports a touch failed. Ignored when the touch is unknown or was already
-        delivered (an out-of-order report); True when the failure was recorded."""
-        touch = self.touch(number, channel)
-        if touch is None or not self.delivery_report(number, channel, DeliveryStatus.FAILED):
-            return False
-        touch.failed = reason
-        self.delivery_failed(now, channel, reason, permanent)
-        return True
-
     def opt_out(self, now: datetime, channel: Channel | Literal["all"]) -> None:
         """Rule 7: an opt-out suppresses that channel at once; a customer who opted out of every
         channel they could be reached on is opted out of all of them."""
@@ -316,7 +346,8 @@ class Conversation(Strict):
         self.note(now, "opted_in", channel)
         if channel in self.opted_out:
             self.opted_out.remove(channel)
-        if self.blocked.get(channel) == "opted out":
+        # Twilio 21610 is the carrier's own "recipient unsubscribed": START lifts it too.
+        if self.blocked.get(channel) in ("opted out", "failed: twilio 21610"):
             del self.blocked[channel]
 
     def merge(self, now: datetime, lead: Lead) -> bool:

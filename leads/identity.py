@@ -15,6 +15,9 @@ from collections.abc import Iterable
 from leads.contact import analyse_phone, normalise_email
 from leads.models import Customer, Lead
 
+# A search attribute value holds 2 KB: e-mail, phone and the newest inquiries' ids (two keys
+# of 24 characters each) stay well inside it however many inquiries a chatty portal sends.
+INQUIRY_IDS_KEPT = 10
 KEY_LENGTH = 24  # hex characters: 96 bits, collision-free for any dealer's lifetime of leads
 
 
@@ -50,7 +53,7 @@ def contact_identifiers(
     phone = analyse_phone(customer.phone, region)
     if phone.callable and phone.e164:
         found.add(f"phone:{phone.e164}")
-    for source, external_id in inquiries:
+    for source, external_id in list(inquiries)[-INQUIRY_IDS_KEPT:]:
         if external_id:
             found.update({f"ext:{source}:{external_id}", f"extid:{external_id}"})
     return sorted(found)

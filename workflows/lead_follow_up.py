@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         CustomerReplied,
         DeliveryFailed,
         DeliveryReport,
+        DeliveryStatus,
         Empty,
         IntakeResult,
         Lead,
@@ -394,17 +395,22 @@ class LeadFollowUp:
         now = workflow.now()
         if failure.touch is None:
             c.delivery_failed(now, failure.channel, failure.reason, failure.permanent)
-        elif not c.delivery_failed_for_touch(
-            now, failure.touch, failure.channel, failure.reason, failure.permanent
+        elif not c.delivery_report(
+            now,
+            failure.touch,
+            failure.channel,
+            DeliveryStatus.FAILED,
+            failure.reason,
+            failure.permanent,
         ):
-            return  # an unknown touch, or one already delivered: an out-of-order report
+            return  # already delivered (out of order), or kept until the touch is recorded
         self._changed = True
 
     @workflow.signal
     async def delivery_status(self, report: DeliveryReport) -> None:
         c = await self._ready()
         if c.first_time(report.event_id):
-            c.delivery_report(report.touch, report.channel, report.status)
+            c.delivery_report(workflow.now(), report.touch, report.channel, report.status)
 
     @workflow.signal
     async def opted_out(self, opt_out: OptedOut) -> None:

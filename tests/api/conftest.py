@@ -41,6 +41,7 @@ PARSE_AUTH = "parse:parse-secret"
 TOKENS = {"jan": "jan-token", "marieke": "marieke-token", "piet": "piet-token"}
 SECRET = "whsec_dGVzdC1zZWNyZXQtZm9yLWJsYW5jbw=="
 OTHER_SECRET = "whsec_b3RoZXItZGVhbGVyLXNlY3JldA=="
+PREFIX_SECRET = "whsec_cHJlZml4LWRlYWxlci1zZWNyZXQ="
 
 
 def sha(token: str) -> str:
@@ -74,6 +75,17 @@ def api_config(task_queue: str) -> Config:
                     salespeople=people,
                 ),
                 other,
+                # An id that is a prefix of another dealer's: lead ids must be checked whole.
+                dealer_dict(
+                    id="autohuis",
+                    name="Autohuis",
+                    webhook_secret=PREFIX_SECRET,
+                    email_from="verkoop@autohuis.nl",
+                    reply_domain="reply.autohuis.nl",
+                    sms_from="+3197010000066",
+                    whatsapp_from=None,
+                    salespeople=[],
+                ),
             ],
         }
     )

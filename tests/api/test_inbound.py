@@ -287,3 +287,9 @@ async def test_a_number_added_by_a_later_inquiry_routes_replies(api: Api) -> Non
     assert (await api.sms(phone, "Bel me maar")).status_code == 200
     state = await api.state_when(lead_id, lambda s: s.status is LeadStatus.ENGAGED)
     assert any(e.detail == "Bel me maar" for e in state.events)
+
+
+async def test_a_mail_from_an_overlong_address_is_acknowledged(api: Api) -> None:
+    sender = "x" * 64 + "@" + "d" * 60 + "." + "e" * 60 + "." + "example.com"
+    response = await post_mail(api, mail("verkoop@autohuis-test.nl", sender, "Vraag", "Hallo"))
+    assert response.status_code == 200, response.text

@@ -11,10 +11,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from httpx import ASGITransport, AsyncClient
 
+from api.app import create_app
+from client import initial_contact_keys, running_leads
 from leads.identity import lead_id as derive_lead_id
 from leads.models import Lead, LeadStatus
-from tests.api.conftest import OTHER_SECRET, SECRET, Api, assert_error, customer_lead, unique
+from tests.api.conftest import (
+    OTHER_SECRET,
+    PREFIX_SECRET,
+    SECRET,
+    Api,
+    assert_error,
+    customer_lead,
+    unique,
+)
+from tests.conftest import eventually
 
 ADF_DIR = Path(__file__).resolve().parents[1] / "unit" / "adf"
 
@@ -188,3 +200,48 @@ async def test_personal_data_never_comes_back_in_an_error(api: Api) -> None:
     )
     assert_error(response, 422)
     assert "geheim" not in response.text and "612" not in response.text
+
+
+async def test_an_unexpected_error_is_a_json_500_without_its_text(api: Api) -> None:
+    app = create_app(api.config, api.client)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("pieter@example.nl")  # as if an exception quoted request content
+
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as http:
+        response = await http.get("/boom")
+    assert_error(response, 500, "internal")
+    assert "pieter" not in response.text
+
+
+async def test_a_phone_only_lead_and_a_later_lead_with_email_are_one_conversation(api: Api) -> None:
+    """Keyed by the phone first (portal A passed nothing else), then by the e-mail address
+    (portal B passed both): B finds A's conversation by its ContactKeys and joins it."""
+    customer = customer_lead()["customer"]
+    dealer = api.config.dealer("autohuis-test")
+    b = Lead.model_validate(customer_lead(source="autoscout24", customer=customer))
+    first = await api.deliver(customer_lead(customer={"phone": customer["phone"]}))
+    lead_id = first.json()["lead_id"]
+    await api.lines_for(lead_id)
+    # Found through visibility, which trails a start by a moment: B comes after that.
+    await eventually(
+        lambda: running_leads(api.client, "autohuis-test", initial_contact_keys(dealer, b)),
+        lambda found: found == [lead_id],
+        deadline=10,
+    )
+    second = await api.deliver(b.model_dump(mode="json", exclude_none=True))
+    assert second.json() == {"lead_id": lead_id, "duplicate": True}
+    state = await api.state_when(lead_id, lambda s: len(s.inquiries) == 2)
+    assert "email" in state.usable_channels
+
+
+async def test_chat_for_another_dealers_lead_is_refused(api: Api) -> None:
+    """Dealer ids may share a prefix (autohuis, autohuis-test): a lead id is checked whole."""
+    lead_id = (await api.deliver(customer_lead())).json()["lead_id"]
+    body = json.dumps({"lead_id": lead_id, "text": "hallo"}).encode()
+    response = await api.http.post(
+        "/v1/dealers/autohuis/chat", content=body, headers=api.signed(body, secret=PREFIX_SECRET)
+    )
+    assert_error(response, 404, "unknown_lead")
+    assert (await api.state(lead_id)).status is LeadStatus.CONTACTING

@@ -109,3 +109,40 @@ async def test_unknown_leads_and_tasks_get_404_and_bad_bodies_422(api: Api) -> N
         f"/v1/leads/{lead_id}/outcome", json={"outcome": "sold"}, headers=headers
     )
     assert "outcome" in assert_error(bad, 422)["error"]["message"]
+
+
+async def test_blind_until_claimed_also_on_the_lead(api: Api) -> None:
+    lead_id, lead = await started(api)
+    await api.sms(lead["customer"]["phone"], "Nog beschikbaar?")
+    state = await api.state_when(lead_id, lambda s: s.open_task_id is not None)
+    before = (await api.http.get(f"/v1/leads/{lead_id}", headers=api.bearer("jan"))).json()
+    assert before["source"] == "" and before["message"] is None
+    assert all(i["source"] == "" for i in before["inquiries"])
+    manager = (await api.http.get(f"/v1/leads/{lead_id}", headers=api.bearer("marieke"))).json()
+    assert manager["source"] == "marktplaats"
+    await api.http.post(f"/v1/tasks/{state.open_task_id}/claim", headers=api.bearer("jan"))
+    after = (await api.http.get(f"/v1/leads/{lead_id}", headers=api.bearer("jan"))).json()
+    assert after["source"] == "marktplaats" and after["message"] == lead["message"]
+
+
+async def test_a_reply_after_the_conversation_ended_goes_to_a_human(api: Api) -> None:
+    """Rule 6 after the end: no new automatic cadence, a reply task at once."""
+    phone = customer_lead()["customer"]["phone"]
+    lead_id, _ = await started(api, customer={"phone": phone, "preferred_channel": "sms"})
+    lost = await api.http.post(
+        f"/v1/leads/{lead_id}/outcome",
+        json={"outcome": "lost", "reason": "bought elsewhere"},
+        headers=api.bearer("jan"),
+    )
+    assert lost.status_code == 200
+    await eventually(
+        lambda: api.client.get_workflow_handle(lead_id).describe(),
+        lambda d: d.status is not None and d.status.name == "COMPLETED",
+        deadline=10,
+    )
+    assert (await api.sms(phone, "Toch nog interesse, bel me")).status_code == 200
+    state = await api.state_when(
+        lead_id, lambda s: s.status is LeadStatus.ENGAGED and s.open_task_id is not None
+    )
+    assert state.touches == []  # nothing automatic was sent to a customer who just wrote
+    assert len([line for line in api.lines() if line["lead_id"] == lead_id]) == 1

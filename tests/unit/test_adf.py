@@ -466,6 +466,7 @@ def test_errors_name_the_problem_never_the_data(name: str, message: str) -> None
         ("<adf/>", "no <prospect>"),
         ("<html><body><adf><prospect></body></html>", "mismatched tag"),
         (b'<?xml version="1.0" encoding="nope"?><adf/>', "unknown encoding 'nope'"),
+        (b'<?xml version="1.0" encoding="undefined"?><adf/>', "'undefined' .* cannot be read"),
         ('<?xml version="1.0" encoding="utf-8"?><adf>\xe9</adf>'.encode("latin-1"), "utf-8"),
     ],
 )

@@ -535,18 +535,27 @@ def test_rule7_delivery_reports_never_move_a_touch_backwards(
     conversation = sent_by(SMS)
     for report in reports:
         if report == "failed":
-            conversation.delivery_failed_for_touch(NOW, 1, SMS, "twilio 30005", permanent=True)
+            conversation.delivery_report(NOW, 1, SMS, D.FAILED, "twilio 30005", permanent=True)
         else:
-            conversation.delivery_report(1, SMS, report)
+            conversation.delivery_report(NOW, 1, SMS, report)
     assert conversation.touches[0].delivery is final
     assert (SMS in conversation.usable()) is usable_after
 
 
 def test_reports_on_unknown_touches_change_nothing() -> None:
     conversation = sent_by(SMS)
-    assert not conversation.delivery_report(2, SMS, D.DELIVERED)
-    assert not conversation.delivery_failed_for_touch(NOW, 1, EMAIL, "bounce", permanent=True)
+    assert not conversation.delivery_report(NOW, 1, EMAIL, D.FAILED, "bounce", permanent=True)
     assert EMAIL in conversation.usable() and conversation.events == []
+    assert conversation.early_reports == []  # touch 1 went by SMS: not a report to keep
+
+
+def test_a_report_before_its_touch_is_recorded_is_kept_until_it_is() -> None:
+    conversation = sent_by(SMS)
+    assert not conversation.delivery_report(NOW, 2, EMAIL, D.FAILED, "bounce", permanent=True)
+    assert EMAIL in conversation.usable()
+    conversation.record_touch(Touch(number=2, channel=EMAIL, at=NOW, template="t"))
+    assert conversation.touches[1].delivery is D.FAILED and EMAIL not in conversation.usable()
+    assert conversation.early_reports == []
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,11 @@ from typing import Any
 import pytest
 
 from leads.identity import (
+    INQUIRY_IDS_KEPT,
     check_reply_token,
     check_unsubscribe_token,
+    contact_identifiers,
+    contact_keys,
     customer_key,
     lead_dealer,
     lead_id,
@@ -232,3 +235,11 @@ def test_unsubscribe_tokens_are_signed_per_lead_and_channel() -> None:
     assert check_unsubscribe_token(SECRET, token.replace(".email.", ".sms.")) is None
     assert check_unsubscribe_token("whsec_other", token) is None
     assert check_unsubscribe_token(SECRET, "ü" + token) is None
+
+
+def test_contact_identifiers_stay_within_a_search_attribute_value() -> None:
+    inquiries = [("marktplaats", f"mp-{n}") for n in range(500)]
+    identifiers = contact_identifiers(Customer(email="p@example.nl"), inquiries, "NL")
+    assert len(identifiers) == 1 + 2 * INQUIRY_IDS_KEPT
+    assert "extid:mp-499" in identifiers and "extid:mp-0" not in identifiers
+    assert len(",".join(contact_keys(SECRET, identifiers))) < 1024
