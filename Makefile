@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint unit workflows e2e bench clean
+.PHONY: run test lint unit workflows e2e bench bench-intake clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)  ## speed to lead: arrival → outbox line, against Temporal's own floor
 	$(PY) bench/speed_to_lead.py
+
+bench-intake: $(STAMP)  ## intake over HTTP: signed leads through the API process, 202 → outbox
+	$(PY) bench/intake.py
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache *.egg-info

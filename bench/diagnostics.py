@@ -5,7 +5,8 @@ Stages, which add up to arrival → message exactly:
 - to server: arrival until the server records the workflow as started
 - to worker: until a worker picks up the first workflow task
 - workflow task(s): until the task that schedules the activity completes (for Blanco this
-  includes the local activity that loads the dealer plan, and the intake update)
+  includes the local activity that loads the dealer plan, and the start's `new_inquiry`
+  signal)
 - to activity: until a worker picks up the activity
 - activity: until the message's line exists
 """

@@ -1,0 +1,668 @@
+"""What the benches share (bench/speed_to_lead.py, bench/intake.py): their own Temporal dev
+server and worker processes, a watcher that stamps each line of a JSON-lines file when it
+appears, the arrivals they send, percentiles and table rows, the machine, and a main() that
+stops every process it started, also on Ctrl-C.
+
+Imported sibling-style (`from harness import …`): the benches run as `python bench/x.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import platform
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bare_workflow import BareWorkflow
+from diagnostics import STAGES, CpuMeter, child_pid
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from leads.config import Config, Dealer, load_config
+from leads.models import Channel, Customer, Lead, LeadKind, Vehicle
+from workflows import search_attributes as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPORAL = Path(sys.executable).parent / "temporal"
+READY_SECONDS = 60.0  # a worker process must poll within this (imports, connect, probe)
+WATCH_INTERVAL = 0.001  # how often the watcher looks for new lines, seconds
+WAIT_INTERVAL = 0.02  # how often waiting code looks at what the watcher found, seconds
+STOP_SECONDS = 5.0  # after SIGINT, then killed (a worker whose server died with Ctrl-C hangs)
+
+T = TypeVar("T")
+
+
+class BenchError(Exception):
+    """The bench cannot go on; the message says why."""
+
+
+# --- watching a JSON-lines file -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Line:
+    seen_at: float  # time.time() when the watcher first read the line
+    record: dict[str, Any]
+
+    def sent_at(self) -> float:
+        """The outbox line's own `sent_at` (whole seconds, the worker's clock)."""
+        return datetime.fromisoformat(str(self.record["sent_at"])).timestamp()
+
+
+KeyOf = Callable[[dict[str, Any]], str | None]
+
+
+class LineWatcher:
+    """Stamps each complete line of a JSON-lines file with `time.time()` when it first appears,
+    keyed by `key_of(record)` (None: not a line to track). Runs in a thread, so that the
+    event loop that paces the arrivals never delays a stamp."""
+
+    def __init__(self, path: Path, key_of: KeyOf) -> None:
+        self.path = path
+        self._key_of = key_of
+        self._lines: dict[str, Line] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"watch {path.name}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def get(self, key: str) -> Line | None:
+        with self._lock:
+            return self._lines.get(key)
+
+    def _run(self) -> None:
+        handle = None
+        pending = b""
+        try:
+            while not self._stop.is_set():
+                if handle is None:
+                    try:
+                        handle = open(self.path, "rb")  # noqa: SIM115 - kept open while tailing
+                    except FileNotFoundError:
+                        self._stop.wait(WATCH_INTERVAL)
+                        continue
+                chunk = handle.read()
+                if not chunk:
+                    self._stop.wait(WATCH_INTERVAL)
+                    continue
+                now = time.time()
+                *complete, pending = (pending + chunk).split(b"\n")
+                for raw in complete:
+                    self._add(raw, now)
+        finally:
+            if handle is not None:
+                handle.close()
+
+    def _add(self, raw: bytes, now: float) -> None:
+        try:
+            record = json.loads(raw)
+            key = self._key_of(record)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return  # not a line of ours
+        if key is None:
+            return
+        with self._lock:
+            self._lines.setdefault(key, Line(now, record))
+
+
+def first_touch_of(record: dict[str, Any]) -> str | None:
+    return str(record["lead_id"]) if record.get("touch") == 1 else None
+
+
+def floor_id_of(record: dict[str, Any]) -> str | None:
+    return str(record["id"])
+
+
+@dataclass
+class Watchers:
+    """The two files the workers write in the bench's temporary directory, watched."""
+
+    outbox: LineWatcher  # worker.py's outbox: each lead's touch-1 line
+    floor: LineWatcher  # bench/bare_worker.py's lines, by workflow id
+
+    @classmethod
+    def of(cls, tmp: Path) -> Watchers:
+        return cls(
+            LineWatcher(tmp / "outbox.jsonl", first_touch_of),
+            LineWatcher(tmp / "floor.jsonl", floor_id_of),
+        )
+
+    def start(self) -> None:
+        self.outbox.start()
+        self.floor.start()
+
+    def stop(self) -> None:
+        self.outbox.stop()
+        self.floor.stop()
+
+
+# --- processes: the dev server, the workers, the API -----------------------------------------
+
+
+@dataclass
+class WorkerProcess:
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path
+    label: str  # its name in the CPU line
+
+    def check_alive(self) -> None:
+        code = self.process.poll()
+        if code is not None:
+            raise BenchError(f"{self.name} exited with code {code}; its log ends:\n{self.tail()}")
+
+    def tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no log)"
+
+    def interrupt(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+
+    def wait_or_kill(self, deadline: float) -> None:
+        try:
+            self.process.wait(timeout=max(deadline - time.monotonic(), 0.0))
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def spawn(name: str, argv: list[str], env: dict[str, str], log: Path, label: str) -> WorkerProcess:
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            # Ctrl-C reaches only the bench, which then stops the workers in order.
+            start_new_session=True,
+        )
+    return WorkerProcess(name, process, log, label)
+
+
+def worker_env(bytecode_cache: bool, **settings: str) -> dict[str, str]:
+    """This environment without provider credentials, plus `settings`."""
+    dropped = {"BLANCO_PLATFORM_CHAT"} | ({"PYTHONDONTWRITEBYTECODE"} if bytecode_cache else set())
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("SENDGRID_", "TWILIO_")) and key not in dropped
+    }
+    env.update(settings)
+    return env
+
+
+def write_config(directory: Path, task_queue: str) -> Path:
+    """A copy of blanco.toml that differs only in its task queue."""
+    text = (ROOT / "blanco.toml").read_text(encoding="utf-8")
+    text, count = re.subn(r"(?m)^task_queue\s*=.*$", f'task_queue = "{task_queue}"', text)
+    if count != 1:
+        raise BenchError(f"blanco.toml: expected one task_queue line, found {count}")
+    path = directory / "blanco.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def start_processes(
+    client: Client,
+    tmp: Path,
+    floor_queue: str,
+    bytecode_cache: bool,
+    api_port: int | None = None,
+) -> list[WorkerProcess]:
+    """On the bench's server, with the config `write_config` put in `tmp`: the API first when
+    `api_port` is given (`python -m api`), then `worker.py` (its outbox tmp/outbox.jsonl) and
+    `bench/bare_worker.py` (its lines tmp/floor.jsonl, task queue `floor_queue`)."""
+    common = {
+        "TEMPORAL_ADDRESS": client.service_client.config.target_host,
+        "TEMPORAL_NAMESPACE": client.namespace,
+    }
+    if bytecode_cache:
+        common["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
+    config = str(tmp / "blanco.toml")
+    blanco = worker_env(
+        bytecode_cache, **common, BLANCO_CONFIG=config, BLANCO_OUTBOX=str(tmp / "outbox.jsonl")
+    )
+    floor = worker_env(
+        bytecode_cache,
+        **common,
+        BENCH_TASK_QUEUE=floor_queue,
+        BENCH_FLOOR_FILE=str(tmp / "floor.jsonl"),
+    )
+    python = sys.executable
+    wanted = [  # name, argv, environment, log file, label in the CPU line
+        ("worker.py", [python, "worker.py"], blanco, "worker.log", "worker.py"),
+        (
+            "bench/bare_worker.py",
+            [python, "bench/bare_worker.py"],
+            floor,
+            "bare_worker.log",
+            "bare worker",
+        ),
+    ]
+    if api_port is not None:
+        api = worker_env(bytecode_cache, **common, BLANCO_CONFIG=config)
+        argv = [python, "-m", "api", "--host", "127.0.0.1", "--port", str(api_port)]
+        wanted.insert(0, ("api", argv, api, "api.log", "api"))
+    processes: list[WorkerProcess] = []
+    try:
+        for name, argv, env, log, label in wanted:
+            processes.append(spawn(name, argv, env, tmp / log, label))
+    except BaseException:
+        stop_workers(processes)
+        raise
+    return processes
+
+
+def stop_workers(workers: Sequence[WorkerProcess]) -> None:
+    """SIGINT to all, then wait for all (each stops on its own), killing what outlasts
+    STOP_SECONDS."""
+    deadline = time.monotonic() + STOP_SECONDS
+    for worker in workers:
+        worker.interrupt()
+    for worker in workers:
+        worker.wait_or_kill(deadline)
+
+
+def cpu_meter(processes: Sequence[WorkerProcess]) -> CpuMeter:
+    """The dev server, `processes` and the bench itself, for the CPU lines."""
+    return CpuMeter(
+        {
+            "server": child_pid("temporal") or -1,
+            **{process.label: process.process.pid for process in processes},
+            "bench": os.getpid(),
+        }
+    )
+
+
+@asynccontextmanager
+async def dev_server(prefix: str) -> AsyncIterator[tuple[Path, WorkflowEnvironment]]:
+    """A temporary directory and a dev server of the bench's own (in memory, a free port),
+    shut down and removed on the way out."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        env = await WorkflowEnvironment.start_local(
+            dev_server_existing_path=str(TEMPORAL),
+            search_attributes=sa.ALL,
+            data_converter=pydantic_data_converter,
+            dev_server_log_level="error",
+        )
+        try:
+            yield Path(tmp), env
+        finally:
+            await env.shutdown()
+
+
+async def wait_for_lines(
+    watcher: LineWatcher,
+    keys: Sequence[str],
+    workers: Sequence[WorkerProcess],
+    deadline: float,
+) -> dict[str, Line]:
+    """The lines of `keys` found by `deadline` (time.time()); stops early when all are in."""
+    while True:
+        found = {key: line for key in keys if (line := watcher.get(key)) is not None}
+        if len(found) == len(keys) or time.time() > deadline:
+            return found
+        for worker in workers:
+            worker.check_alive()
+        await asyncio.sleep(WAIT_INTERVAL)
+
+
+@dataclass(frozen=True)
+class Rig:
+    """A bench's own server, config and processes, running: what its phases need."""
+
+    client: Client
+    config: Config
+    dealer: Dealer
+    tag: str  # this run's, in every lead's e-mail and every workflow id
+    floor_queue: str  # bench/bare_worker.py's task queue
+    watchers: Watchers
+    processes: Sequence[WorkerProcess]
+
+    async def ready(self, lead_probe: Coroutine[Any, Any, None]) -> CpuMeter:
+        """`lead_probe` and one floor workflow at once, each until its line (every process
+        polls); then the meter of the server, the processes and the bench."""
+        probes = [
+            asyncio.create_task(lead_probe),
+            asyncio.create_task(
+                probe(
+                    floor_starter(self.client, self.floor_queue, f"{self.tag}-probe"),
+                    self.watchers.floor,
+                    self.processes,
+                    "bare_worker.py",
+                )
+            ),
+        ]
+        try:
+            await asyncio.gather(*probes)
+        finally:
+            await cancel(probes)
+        return cpu_meter(self.processes)
+
+
+@asynccontextmanager
+async def rig(
+    prefix: str, queue: str, bytecode_cache: bool, api_port: int | None = None
+) -> AsyncIterator[Rig]:
+    """A temporary directory (`prefix`), a dev server, blanco.toml copied there with the task
+    queue `queue`-<tag>, the watchers and `start_processes`; on the way out all stopped, in
+    the reverse order."""
+    async with dev_server(prefix) as (tmp, env):
+        tag = uuid.uuid4().hex[:8]
+        config = load_config(write_config(tmp, f"{queue}-{tag}"))
+        floor_queue = f"bench-floor-{tag}"
+        watchers = Watchers.of(tmp)
+        watchers.start()
+        processes: list[WorkerProcess] = []
+        try:
+            processes = start_processes(env.client, tmp, floor_queue, bytecode_cache, api_port)
+            yield Rig(env.client, config, config.dealers[0], tag, floor_queue, watchers, processes)
+        finally:
+            stop_workers(processes)
+            watchers.stop()
+
+
+# --- arrivals -------------------------------------------------------------------------------
+
+
+def make_lead(index: int, tag: str) -> Lead:
+    """Customer `index` of `tag`: its own e-mail and (test drives) its own mobile number, one
+    of three kinds of lead. The number depends on `tag` too, so that a phase's customers never
+    share a number with another phase's, which would make them one customer."""
+    email = f"bench-{tag}-{index}@example.nl"
+    mobile = f"06{20_000_000 + (zlib.crc32(tag.encode()) + index) % 10_000_000:08d}"
+    if index % 3 == 0:
+        return Lead(
+            source="marktplaats",
+            external_id=f"mp-{tag}-{index}",
+            kind=LeadKind.OFFER,
+            customer=Customer(name=f"Klant {index}", email=email, phone="0000000000"),
+            vehicle=Vehicle(make="Volkswagen", model="Golf"),
+            message="Wat is uw laagste prijs?",
+            offer_amount=9000 + index,
+        )
+    if index % 3 == 1:
+        return Lead(
+            source="website",
+            external_id=f"web-{tag}-{index}",
+            kind=LeadKind.TEST_DRIVE,
+            customer=Customer(
+                name=f"Klant {index}",
+                email=email,
+                phone=mobile,
+                preferred_channel=Channel.WHATSAPP,
+            ),
+            vehicle=Vehicle(make="Kia", model="EV6"),
+        )
+    return Lead(
+        source="autoscout24",
+        external_id=f"as-{tag}-{index}",
+        kind=LeadKind.BROCHURE_REQUEST,
+        customer=Customer(name=f"Customer {index}", email=email, locale="en"),
+        vehicle=Vehicle(make="Volvo", model="XC40"),
+    )
+
+
+StartOne = Callable[[int], Awaitable[str]]
+
+
+def floor_starter(client: Client, task_queue: str, tag: str) -> StartOne:
+    """Floor workflow `index` of this run (bench/bare_workflow.py); its id is its line's key."""
+
+    async def start(index: int) -> str:
+        handle = await client.start_workflow(
+            BareWorkflow.run,
+            f"floor-{tag}-{index}",
+            id=f"floor-{tag}-{index}",
+            task_queue=task_queue,
+        )
+        return handle.id
+
+    return start
+
+
+async def probe(
+    start_one: StartOne,
+    watcher: LineWatcher,
+    workers: Sequence[WorkerProcess],
+    what: str,
+) -> None:
+    """Start one arrival and wait for its line: the worker is up and polling."""
+    deadline = time.time() + READY_SECONDS
+    async with asyncio.timeout(READY_SECONDS):
+        key = await start_one(0)
+    if not await wait_for_lines(watcher, [key], workers, deadline):
+        raise BenchError(f"{what} wrote no line within {READY_SECONDS:.0f} s of starting")
+
+
+async def paced(count: int, rate: float, one: Callable[[int], Coroutine[Any, Any, T]]) -> list[T]:
+    """`one(0)` … `one(count - 1)` at `rate` per second, open loop: a slow one never delays
+    the next; waits for all of them."""
+    loop = asyncio.get_running_loop()
+    begin = loop.time()
+    tasks: list[asyncio.Task[T]] = []
+    try:
+        for index in range(count):
+            delay = begin + index / rate - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)  # pacing, not synchronisation
+            tasks.append(asyncio.create_task(one(index)))
+        return list(await asyncio.gather(*tasks))
+    finally:
+        await cancel(tasks)
+
+
+async def cancel(tasks: Sequence[asyncio.Task[Any]]) -> None:
+    """Cancel what is still running of `tasks` and wait for it: nothing outlives its phase."""
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+# --- figures --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Summary:
+    count: int
+    p50: float  # milliseconds
+    p95: float
+    p99: float
+    max: float
+
+    @classmethod
+    def of(cls, seconds: Sequence[float]) -> Summary:
+        values = sorted(seconds)
+        if not values:
+            return cls(0, math.nan, math.nan, math.nan, math.nan)
+
+        def rank(q: float) -> float:  # nearest rank
+            return values[max(1, math.ceil(q * len(values))) - 1] * 1000
+
+        return cls(len(values), rank(0.50), rank(0.95), rank(0.99), values[-1] * 1000)
+
+
+def row(label: str, summary: Summary, total: int | None = None) -> str:
+    figures = "".join(f"{v:>9.1f}" for v in (summary.p50, summary.p95, summary.p99, summary.max))
+    count = f"{summary.count:>6}/{total}" if total is not None else ""
+    return f"{label:<40}{figures}{count}"
+
+
+def header(title: str, last: str = "") -> str:
+    return f"{title:<40}{'p50':>9}{'p95':>9}{'p99':>9}{'max':>9}{last:>8}"
+
+
+def stage_rows(label: str, found: Sequence[Sequence[float]], total: int) -> list[str]:
+    """A row per stage of bench/diagnostics.py (seconds per run in `found`), of `total` runs."""
+    return [
+        row(f"{label} {stage}", Summary.of([stages[number] for stages in found]), total)
+        for number, stage in enumerate(STAGES)
+    ]
+
+
+@dataclass(frozen=True)
+class Machine:
+    nproc: int
+    cpu: str
+    python: str
+    temporalio: str
+    temporal_cli: str
+    load: str
+
+    @classmethod
+    def here(cls) -> Machine:
+        cpu = platform.machine()
+        try:
+            for entry in Path("/proc/cpuinfo").read_text().splitlines():
+                if entry.startswith("model name"):
+                    cpu = entry.split(":", 1)[1].strip()
+                    break
+        except OSError:
+            pass
+        cli = subprocess.run(
+            [str(TEMPORAL), "--version"], capture_output=True, text=True, timeout=30, check=False
+        ).stdout.strip()
+        return cls(
+            nproc=len(os.sched_getaffinity(0)),
+            cpu=cpu,
+            python=platform.python_version(),
+            temporalio=version("temporalio"),
+            temporal_cli=cli.removeprefix("temporal version ") or "unknown",
+            load=" ".join(f"{x:.2f}" for x in os.getloadavg()),
+        )
+
+    def describe(self) -> str:
+        return (
+            f"nproc {self.nproc} ({self.cpu}), Python {self.python}, "
+            f"temporalio {self.temporalio}, temporal {self.temporal_cli}, "
+            f"load average at start {self.load}"
+        )
+
+
+# --- main -----------------------------------------------------------------------------------
+
+
+def bench_parser(prog: str, doc: str | None, leads: str, rate: str) -> argparse.ArgumentParser:
+    """A bench's command line, described by its docstring's first line, beginning with
+    --leads (200) and --rate (20 per second); `leads` and `rate` are their help."""
+    parser = argparse.ArgumentParser(prog=prog, description=(doc or "").splitlines()[0])
+    parser.add_argument("--leads", type=int, default=200, help=leads)
+    parser.add_argument("--rate", type=float, default=20.0, help=rate)
+    return parser
+
+
+def add_run_arguments(
+    parser: argparse.ArgumentParser,
+    deadline: str,
+    breakdown: bool,
+    breakdown_help: str,
+    bytecode_cache: str,
+) -> None:
+    """A bench's last options: --deadline (30 s), the breakdown's switch (`breakdown` is its
+    default: --no-breakdown turns it off, else --breakdown on) and --bytecode-cache."""
+    parser.add_argument("--deadline", type=float, default=30.0, help=deadline)
+    parser.add_argument(
+        "--no-breakdown" if breakdown else "--breakdown",
+        dest="breakdown",
+        action="store_false" if breakdown else "store_true",
+        help=breakdown_help,
+    )
+    parser.add_argument("--bytecode-cache", action="store_true", help=bytecode_cache)
+
+
+@dataclass
+class Interruption:
+    """The first SIGINT or SIGTERM cancels the run, whose clean-up then stops the workers and
+    the server; later ones are ignored so that the clean-up itself is never cut short."""
+
+    signum: int | None = None
+
+    def watch(self) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, self._interrupt, signum, task)
+        loop.set_exception_handler(quiet_cancelled)
+
+    def _interrupt(self, signum: int, task: asyncio.Task[int]) -> None:
+        if self.signum is None:
+            self.signum = signum
+            task.cancel()
+
+
+def quiet_cancelled(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """The loop's exception handler, without one kind of noise: a start call that the bench
+    cancelled also fails the start operation's own future, which `client.start_lead` never
+    reads, and asyncio would print that CancelledError's traceback."""
+    if isinstance(context.get("exception"), asyncio.CancelledError):
+        return
+    loop.default_exception_handler(context)
+
+
+Measured = tuple[list[str], list[str]]  # the report's lines; what fell short (exit code 1)
+Bench = Callable[[Machine], Awaitable[Measured]]
+
+
+def run_bench(bench: Bench, stopped: str) -> int:
+    """Run `bench`, print its report, the runtime and (on stderr) what fell short. Exit code:
+    0, 1 when something fell short, 2 when the bench cannot run (BenchError), 128 + the signal
+    when interrupted, saying "interrupted: `stopped` stopped"."""
+    interruption = Interruption()
+
+    async def run() -> int:
+        interruption.watch()
+        began = time.perf_counter()
+        report, shortfalls = await bench(Machine.here())
+        for text in report:
+            print(text)
+        print(f"runtime {time.perf_counter() - began:.1f} s (server start to shutdown)")
+        for problem in shortfalls:
+            print(problem, file=sys.stderr)
+        return 1 if shortfalls else 0
+
+    try:
+        return asyncio.run(run())
+    except BenchError as error:
+        if interruption.signum is None:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+    except KeyboardInterrupt:  # before the handlers were in place
+        interruption.signum = signal.SIGINT
+    except BaseException:
+        if interruption.signum is None:
+            raise
+    # However the cancellation surfaced (the SDK turns it into its own errors at times):
+    print(f"interrupted: {stopped} stopped", file=sys.stderr)
+    return 128 + (interruption.signum or signal.SIGINT)
