@@ -86,6 +86,10 @@ class LeadFollowUp:
         self._next_at: datetime | None = None
         self._published: dict[str, object] = {}
         self._starting: set[str] = set()  # task ids whose child start is not confirmed yet
+        # Asked once, first thing: runs started before ContactKeys existed replay without its
+        # local activity. (Asked later, a signal handled first could skip the question on
+        # replay and leave the marker without its command.)
+        self._contact_keys = workflow.patched(CONTACT_KEYS_PATCH)
 
     # --- the main loop --------------------------------------------------------------------
 
@@ -121,8 +125,7 @@ class LeadFollowUp:
     async def _step(self, c: Conversation) -> None:
         """One decision: wait for something to happen, or do the touch that is due."""
         self._changed = False
-        # Patched: runs started before ContactKeys existed replay without this local activity.
-        if workflow.patched(CONTACT_KEYS_PATCH):
+        if self._contact_keys:
             await self._publish_contact_keys(c)
         if c.waits_for_human():
             # paused, engaged, appointment, or the cadence ran with a human task still open:

@@ -63,6 +63,8 @@ class SalesTask:
         self._reminded = False
         self._escalated = False
         self._replies = 0
+        # Asked once, first thing: tasks started before the memo existed replay without it.
+        self._memo = workflow.patched(TASK_MEMO_PATCH)
 
     @workflow.run
     async def run(self, task: TaskInput) -> TaskState:
@@ -102,8 +104,7 @@ class SalesTask:
     def _publish(self) -> None:
         """The task as the salesperson API lists it, in the memo: one visibility query lists
         every task without asking each workflow (or a worker) anything."""
-        # Patched: tasks started before the memo existed replay without it.
-        if workflow.patched(TASK_MEMO_PATCH):
+        if self._memo:
             workflow.upsert_memo({MEMO_KEY: self._state().model_dump(mode="json")})
 
     async def _alert(self, stage: AlertStage) -> None:
