@@ -229,18 +229,22 @@ class Engine:
 
     async def claim(self, task_id: str, salesperson_id: str) -> TaskState:
         handle = self.client.get_workflow_handle_for(SalesTask.run, task_id)
-        try:
-            state: TaskState = await guarded(
-                handle.execute_update(
-                    SalesTask.claim, Claim(salesperson_id=salesperson_id), rpc_timeout=RPC_TIMEOUT
-                ),
-                "claim task",
-            )
-        except NotRunning:
-            if await self.task_state(task_id) is None:
-                raise ApiError(404, "unknown_task", "no such task") from None
-            raise ApiError(409, "refused", "the task is already done") from None
-        return state
+        claim = Claim(salesperson_id=salesperson_id)
+        for _ in range(2):  # the second time: the task was still starting the first time
+            try:
+                state: TaskState = await guarded(
+                    handle.execute_update(SalesTask.claim, claim, rpc_timeout=RPC_TIMEOUT),
+                    "claim task",
+                )
+            except NotRunning:
+                found = await self.task_state(task_id)
+                if found is None:
+                    raise ApiError(404, "unknown_task", "no such task") from None
+                if found.status is TaskStatus.DONE:
+                    raise ApiError(409, "refused", "the task is already done") from None
+                continue
+            return state
+        raise ApiError(503, "temporal_timeout", "the task did not accept the claim; retry")
 
     async def _ids(self, query: str, limit: int) -> list[str]:
         return [
