@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import structlog
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel
 
 from api.bodies import (
@@ -132,6 +132,24 @@ TWILIO_FIELDS = {
 TwilioSignature = Annotated[str | None, Header(alias="X-Twilio-Signature", max_length=200)]
 
 
+async def twilio_params(
+    request: Request,
+    config: ConfigDep,
+    secrets: SecretsDep,
+    x_twilio_signature: TwilioSignature = None,
+) -> dict[str, str]:
+    """The form Twilio posted, once its signature over the public URL is verified."""
+    _, form = await read_form(request, FORM_LIMIT)
+    params = text_fields(form)
+    verify_twilio(
+        secrets.twilio_auth_token, public_url(config, request), params, x_twilio_signature
+    )
+    return params
+
+
+TwilioParams = Annotated[dict[str, str], Depends(twilio_params)]
+
+
 @router.post(
     "/twilio/messages",
     response_class=Response,
@@ -139,18 +157,7 @@ TwilioSignature = Annotated[str | None, Header(alias="X-Twilio-Signature", max_l
     openapi_extra=form_schema(TWILIO_FIELDS),
     summary="Twilio inbound SMS / WhatsApp",
 )
-async def twilio_message(
-    request: Request,
-    config: ConfigDep,
-    secrets: SecretsDep,
-    engine: EngineDep,
-    x_twilio_signature: TwilioSignature = None,
-) -> Response:
-    _, form = await read_form(request, FORM_LIMIT)
-    params = text_fields(form)
-    verify_twilio(
-        secrets.twilio_auth_token, public_url(config, request), params, x_twilio_signature
-    )
+async def twilio_message(params: TwilioParams, config: ConfigDep, engine: EngineDep) -> Response:
     dealer = dealer_for_number(config, params.get("To", ""))
     if dealer is None:
         raise ApiError(404, "unknown_number", "the To number belongs to no configured dealer")
@@ -198,17 +205,8 @@ async def twilio_message(
     summary="Twilio delivery status callbacks",
 )
 async def twilio_status_callback(
-    request: Request,
-    config: ConfigDep,
-    secrets: SecretsDep,
-    engine: EngineDep,
-    x_twilio_signature: TwilioSignature = None,
+    request: Request, params: TwilioParams, config: ConfigDep, engine: EngineDep
 ) -> Received:
-    _, form = await read_form(request, FORM_LIMIT)
-    params = text_fields(form)
-    verify_twilio(
-        secrets.twilio_auth_token, public_url(config, request), params, x_twilio_signature
-    )
     touch = parse_touch_key(config, request.query_params.get("touch", ""))
     status = twilio_status(params.get("MessageStatus", ""))
     if touch is None or status is None:

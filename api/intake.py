@@ -8,7 +8,7 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Depends, Header, Request
 from pydantic import BaseModel, Field, StringConstraints, ValidationError, model_validator
 
 from api.bodies import INTAKE_LIMIT, read_body
@@ -57,15 +57,26 @@ class ChatReply(BaseModel):
         return self
 
 
-async def signed_body(request: Request, dealer: DealerDep) -> bytes:
+WebhookId = Annotated[str | None, Header(alias="webhook-id", max_length=200)]
+WebhookTimestamp = Annotated[str | None, Header(alias="webhook-timestamp", max_length=40)]
+WebhookSignature = Annotated[str | None, Header(alias="webhook-signature", max_length=2000)]
+
+
+async def signed_body(
+    request: Request,
+    dealer: DealerDep,
+    webhook_id: WebhookId = None,
+    webhook_timestamp: WebhookTimestamp = None,
+    webhook_signature: WebhookSignature = None,
+) -> bytes:
+    """The raw body, once its Standard Webhooks signature is verified (the headers are
+    declared here for the OpenAPI document; the library reads them from the request)."""
     body = await read_body(request, INTAKE_LIMIT)
     verify_standard_webhook(dealer, body, request.headers)
     return body
 
 
-WebhookId = Annotated[str | None, Header(alias="webhook-id", max_length=200)]
-WebhookTimestamp = Annotated[str | None, Header(alias="webhook-timestamp", max_length=40)]
-WebhookSignature = Annotated[str | None, Header(alias="webhook-signature", max_length=2000)]
+SignedBody = Annotated[bytes, Depends(signed_body)]
 
 
 @router.post(
@@ -76,15 +87,7 @@ WebhookSignature = Annotated[str | None, Header(alias="webhook-signature", max_l
     openapi_extra=body_schema("application/json", "Lead"),
     summary="Deliver a lead (JSON)",
 )
-async def intake_json(
-    request: Request,
-    dealer: DealerDep,
-    engine: EngineDep,
-    webhook_id: WebhookId = None,
-    webhook_timestamp: WebhookTimestamp = None,
-    webhook_signature: WebhookSignature = None,
-) -> IntakeResult:
-    body = await signed_body(request, dealer)
+async def intake_json(body: SignedBody, dealer: DealerDep, engine: EngineDep) -> IntakeResult:
     try:
         data = json.loads(body)
     except (ValueError, RecursionError) as error:  # RecursionError: absurdly deep nesting
@@ -106,15 +109,7 @@ async def intake_json(
     openapi_extra=body_schema("application/xml", None),
     summary="Deliver a lead (ADF 1.0 XML, also inside an e-mail body)",
 )
-async def intake_adf(
-    request: Request,
-    dealer: DealerDep,
-    engine: EngineDep,
-    webhook_id: WebhookId = None,
-    webhook_timestamp: WebhookTimestamp = None,
-    webhook_signature: WebhookSignature = None,
-) -> AdfIntakeResult:
-    body = await signed_body(request, dealer)
+async def intake_adf(body: SignedBody, dealer: DealerDep, engine: EngineDep) -> AdfIntakeResult:
     try:
         leads = parse_adf(body)
     except AdfError as error:
@@ -134,14 +129,8 @@ async def intake_adf(
     summary="A customer's reply in the platform chat",
 )
 async def chat_reply(
-    request: Request,
-    dealer: DealerDep,
-    engine: EngineDep,
-    webhook_id: WebhookId = None,
-    webhook_timestamp: WebhookTimestamp = None,
-    webhook_signature: WebhookSignature = None,
+    request: Request, body: SignedBody, dealer: DealerDep, engine: EngineDep
 ) -> ChatAccepted:
-    body = await signed_body(request, dealer)
     try:
         reply = ChatReply.model_validate_json(body)
     except ValidationError as error:
@@ -150,7 +139,7 @@ async def chat_reply(
         channel=Channel.CHAT,
         text=reply.text,
         received_at=reply.received_at or datetime.now(UTC),
-        event_id=reply.message_id or webhook_id,
+        event_id=reply.message_id or request.headers.get("webhook-id"),
     )
     if reply.lead_id:
         if lead_dealer(reply.lead_id, [d.id for d in engine.config.dealers]) != dealer.id:
