@@ -33,6 +33,11 @@ class Stack:
     def starter(self, lead: dict[str, Any], tmp: Path) -> dict[str, Any]:
         path = tmp / f"{lead['external_id']}.json"
         path.write_text(json.dumps(lead))
+        (result,) = self.start_file(path)
+        return result
+
+    def start_file(self, path: Path) -> list[dict[str, Any]]:
+        """`starter.py lead FILE` as an operator runs it: one JSON object per lead."""
         done = subprocess.run(
             [sys.executable, "starter.py", "lead", str(path)],
             cwd=ROOT,
@@ -42,8 +47,7 @@ class Stack:
             timeout=60,
         )
         assert done.returncode == 0, done.stderr
-        result: dict[str, Any] = json.loads(done.stdout)
-        return result
+        return [json.loads(line) for line in done.stdout.splitlines()]
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -197,16 +201,7 @@ async def test_two_leads_answered_then_a_cli_reply_engages(stack: Stack, tmp_pat
 
 
 async def test_starter_reads_adf_with_several_prospects(stack: Stack) -> None:
-    done = subprocess.run(
-        [sys.executable, "starter.py", "lead", "examples/adf-two-prospects.xml"],
-        cwd=ROOT,
-        env=stack.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    results = [json.loads(line) for line in done.stdout.splitlines()]
+    results = stack.start_file(ROOT / "examples" / "adf-two-prospects.xml")
     assert len(results) == 2 and len({r["lead_id"] for r in results}) == 2
     lines = await eventually(
         lambda: asyncio.to_thread(stack.lines), lambda found: len(found) >= 2, deadline=20
