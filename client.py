@@ -3,6 +3,7 @@ search attribute registration, and starting (or joining) a lead's workflow."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,8 +22,10 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
 )
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
+from codec import EncryptionCodec, Keyring
 from leads.config import Config, Dealer
 from leads.identity import contact_identifiers, contact_keys, lead_id
 from leads.models import CustomerReplied, IntakeResult, Lead
@@ -32,15 +35,29 @@ from workflows.lead_follow_up import LeadFollowUp
 DEFAULT_ADDRESS = "localhost:7233"
 
 
+def data_converter(keys: Keyring) -> DataConverter:
+    """Pydantic models in, encrypted payloads out; failure messages and stack traces are
+    encoded too (they can quote a customer's data)."""
+    return dataclasses.replace(
+        pydantic_data_converter,
+        payload_codec=EncryptionCodec(keys),
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
+
+
 async def connect(
-    address: str | None = None, namespace: str | None = None, lazy: bool = False
+    address: str | None = None,
+    namespace: str | None = None,
+    lazy: bool = False,
+    keys: Keyring | None = None,
 ) -> Client:
     """`lazy`: connect on first use, so a service (the API) starts while Temporal is down
-    and answers 503 until it is back."""
+    and answers 503 until it is back. `keys`: default from the environment (codec.py);
+    raises CodecKeyError when there is none."""
     return await Client.connect(
         address or os.environ.get("TEMPORAL_ADDRESS", DEFAULT_ADDRESS),
         namespace=namespace or os.environ.get("TEMPORAL_NAMESPACE", "default"),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(keys or Keyring.from_env()),
         lazy=lazy,
     )
 

@@ -8,12 +8,15 @@ attributes registered), waits until it answers, then the worker and the API (:80
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+from codec import DEV_KEY_FILE, new_key
 from workflows import search_attributes as sa
 
 ROOT = Path(__file__).resolve().parent
@@ -26,7 +29,11 @@ STARTUP_SECONDS = 60.0
 
 
 def dev_server_command(
-    temporal: Path, db: Path, address: str = ADDRESS, ui_port: int = UI_PORT
+    temporal: Path,
+    db: Path,
+    address: str = ADDRESS,
+    ui_port: int = UI_PORT,
+    codec_endpoint: str | None = None,
 ) -> list[str]:
     host, port = address.rsplit(":", 1)
     command = [
@@ -44,12 +51,24 @@ def dev_server_command(
         "--log-level",
         "warn",
     ]
+    if codec_endpoint:  # the UI decodes payloads through the API (operator token in the path)
+        command += ["--ui-codec-endpoint", codec_endpoint]
     for key in sa.ALL:  # the CLI's names: Keyword, Int, Datetime, KeywordList
         command += [
             "--search-attribute",
             f"{key.name}={key.indexed_value_type.name.title().replace('_', '')}",
         ]
     return command
+
+
+def dev_secret(path: Path, make: Callable[[], str]) -> str:
+    """A secret of the local demo (payload key, operator token): made once, kept with the
+    data it protects."""
+    if not path.exists():
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(make() + "\n")
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def wait_for_server(temporal: Path, address: str, deadline: float = STARTUP_SECONDS) -> None:
@@ -83,6 +102,11 @@ def main() -> int:
     DATA.mkdir(exist_ok=True)
     env = {**os.environ, "TEMPORAL_ADDRESS": os.environ.get("TEMPORAL_ADDRESS", ADDRESS)}
     env.setdefault("BLANCO_OUTBOX", str(DATA / "outbox.jsonl"))
+    env.setdefault("BLANCO_CODEC_KEY", dev_secret(ROOT / DEV_KEY_FILE, new_key))
+    env.setdefault(
+        "BLANCO_OPERATOR_TOKEN", dev_secret(DATA / "dev-operator.token", secrets.token_urlsafe)
+    )
+    codec_endpoint = f"http://localhost:{API_PORT}/v1/codec/op/{env['BLANCO_OPERATOR_TOKEN']}"
     processes: list[subprocess.Popen[bytes]] = []
     interrupted = False
 
@@ -94,7 +118,11 @@ def main() -> int:
     signal.signal(signal.SIGTERM, on_signal)
     try:
         processes.append(
-            subprocess.Popen(dev_server_command(BIN / "temporal", DATA / "temporal.db"))
+            subprocess.Popen(
+                dev_server_command(
+                    BIN / "temporal", DATA / "temporal.db", codec_endpoint=codec_endpoint
+                )
+            )
         )
         wait_for_server(BIN / "temporal", env["TEMPORAL_ADDRESS"])
         processes.append(subprocess.Popen([sys.executable, str(ROOT / "worker.py")], env=env))

@@ -21,6 +21,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from client import connect, start_lead
+from codec import CodecKeyError
 from leads.adf import AdfError, parse_adf
 from leads.config import ConfigError, Dealer, load_config
 from leads.models import Lead
@@ -84,6 +85,8 @@ async def start_from_file(path: Path, dealer_id: str | None) -> list[dict[str, o
             raise InputError(f"unknown dealer {wanted!r}") from None
     try:
         client = await connect()
+    except CodecKeyError as error:
+        raise InputError(str(error)) from None
     except RuntimeError as error:  # the SDK's connection failure
         raise InputError(f"cannot reach Temporal: {error}") from None
     results = []

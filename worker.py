@@ -23,6 +23,7 @@ from activities.dealers import DealerActivities
 from activities.senders import Senders
 from activities.sending import SendingActivities
 from client import connect, register_search_attributes, search_attribute_registrations
+from codec import CodecKeyError
 from leads.config import Config, ConfigError, load_config
 from logs import configure_logging
 from workflows.lead_follow_up import LeadFollowUp
@@ -87,7 +88,11 @@ async def main() -> int:
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2
-    client = await connect()
+    try:
+        client = await connect()
+    except CodecKeyError as error:
+        print(f"worker: {error}", file=sys.stderr)
+        return 2
     await ensure_search_attributes(client)
     senders = Senders.from_env(config.api.public_base_url)
     worker = build_worker(client, config, senders)

@@ -8,6 +8,7 @@ import sys
 import uvicorn
 
 from api.app import create_app
+from codec import CodecKeyError, Keyring
 from leads.config import ConfigError, load_config
 from logs import configure_logging
 
@@ -20,11 +21,12 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging()
     try:
         config = load_config()
-    except ConfigError as error:
+        keys = Keyring.from_env()
+    except (ConfigError, CodecKeyError) as error:
         print(error, file=sys.stderr)
         return 2
     # uvicorn's access log prints paths, which hold tokens (unsubscribe links): off.
-    uvicorn.run(create_app(config), host=args.host, port=args.port, access_log=False)
+    uvicorn.run(create_app(config, keys=keys), host=args.host, port=args.port, access_log=False)
     return 0
 
 

@@ -3,31 +3,39 @@ salespeople), JSON errors, and one Temporal client shared by all requests."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from temporalio.client import Client
 
-from api import errors, intake, openapi, salespeople, unsubscribe
+from api import codec_routes, errors, intake, openapi, salespeople, unsubscribe
 from api import inbound as inbound_routes
 from api.deps import InboundSecrets
 from api.engine import Engine
 from client import connect
+from codec import EncryptionCodec, Keyring
 from leads.config import Config
 from leads.models import Lead
 
 
 def create_app(
-    config: Config, client: Client | None = None, secrets: InboundSecrets | None = None
+    config: Config,
+    client: Client | None = None,
+    secrets: InboundSecrets | None = None,
+    keys: Keyring | None = None,
+    operator_token: str | None = None,
 ) -> FastAPI:
     """`client`: a connected Temporal client (tests); without one the app connects lazily at
-    start-up, so it serves (503 for Temporal work) while Temporal is still coming up."""
+    start-up, so it serves (503 for Temporal work) while Temporal is still coming up. `keys`:
+    the payload keys (default: the environment's, see codec.py)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if client is None:
-            app.state.engine = Engine(await connect(lazy=True), config)
+            app.state.engine = Engine(await connect(lazy=True, keys=keys), config)
         yield
 
     app = FastAPI(
@@ -38,6 +46,18 @@ def create_app(
     )
     app.state.config = config
     app.state.secrets = secrets or InboundSecrets.from_env()
+    app.state.codec = EncryptionCodec(keys or Keyring.from_env())
+    app.state.operator_token = (
+        os.environ.get("BLANCO_OPERATOR_TOKEN") if operator_token is None else operator_token
+    )
+    # The Temporal UI calls the codec endpoint from the operator's browser.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=[config.api.ui_origin],
+        allow_methods=["POST", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "X-Namespace"],
+        allow_credentials=True,
+    )
     if client is not None:
         app.state.engine = Engine(client, config)
     errors.install(app)
@@ -45,6 +65,7 @@ def create_app(
     app.include_router(inbound_routes.router)
     app.include_router(unsubscribe.router)
     app.include_router(salespeople.router)
+    app.include_router(codec_routes.router)
 
     @app.get("/healthz", tags=["operators"], summary="Liveness")
     async def healthz() -> dict[str, str]:

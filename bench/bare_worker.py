@@ -17,9 +17,9 @@ from pathlib import Path
 
 from bare_activities import BareActivities
 from bare_workflow import BareWorkflow
-from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
+
+from client import connect
 
 
 async def main() -> int:
@@ -30,7 +30,8 @@ async def main() -> int:
     except KeyError as missing:
         print(f"bare_worker: set {missing.args[0]}", file=sys.stderr)
         return 2
-    client = await Client.connect(address, data_converter=pydantic_data_converter)
+    # The same converter as the real worker (pydantic, encrypted payloads): a fair floor.
+    client = await connect(address)
     worker = Worker(
         client,
         task_queue=task_queue,

@@ -34,14 +34,19 @@ from typing import Any, TypeVar
 from bare_workflow import BareWorkflow
 from diagnostics import STAGES, CpuMeter, child_pid
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from client import data_converter
+from codec import Keyring, new_key, parse_key
 from leads.config import Config, Dealer, load_config
 from leads.models import Channel, Customer, Lead, LeadKind, Vehicle
 from workflows import search_attributes as sa
 
 ROOT = Path(__file__).resolve().parents[1]
+# A key of this run's own: the bench's client and the processes it starts (which inherit this
+# environment) encrypt payloads as a real deployment does.
+BENCH_CODEC_KEY = new_key()
+os.environ["BLANCO_CODEC_KEY"] = BENCH_CODEC_KEY
 TEMPORAL = Path(sys.executable).parent / "temporal"
 READY_SECONDS = 60.0  # a worker process must poll within this (imports, connect, probe)
 WATCH_INTERVAL = 0.001  # how often the watcher looks for new lines, seconds
@@ -313,7 +318,7 @@ async def dev_server(prefix: str) -> AsyncIterator[tuple[Path, WorkflowEnvironme
         env = await WorkflowEnvironment.start_local(
             dev_server_existing_path=str(TEMPORAL),
             search_attributes=sa.ALL,
-            data_converter=pydantic_data_converter,
+            data_converter=data_converter(Keyring(parse_key(BENCH_CODEC_KEY))),
             dev_server_log_level="error",
         )
         try:

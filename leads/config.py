@@ -243,6 +243,7 @@ class TemporalSettings(Settings):
 
 class ApiSettings(Settings):
     public_base_url: str = "http://localhost:8000"
+    ui_origin: str = "http://localhost:8233"  # the Temporal UI, allowed to call the codec endpoint
 
 
 class Config(Settings):

@@ -8,6 +8,7 @@ to the venv's python; the SDK's own download does not work without network.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -18,15 +19,22 @@ from typing import Any, TypeVar
 
 import pytest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.senders import Senders
-from client import register_search_attributes
+from client import data_converter, register_search_attributes
+from codec import Keyring, parse_key
 from leads.config import Config, parse_config
 from tests.fakes.fixtures import *  # noqa: F403
 from worker import build_worker
 from workflows import search_attributes as sa
+
+# One payload key for the whole suite: the servers store ciphertext, as in production, and
+# subprocesses (worker.py, starter.py, the API) inherit it.
+TEST_CODEC_KEY = "dGVzdC1rZXktZm9yLWJsYW5jby1wYXlsb2Fkcy0zMmI="
+os.environ["BLANCO_CODEC_KEY"] = TEST_CODEC_KEY
+os.environ.pop("BLANCO_CODEC_OLD_KEYS", None)
+TEST_CONVERTER = data_converter(Keyring(parse_key(TEST_CODEC_KEY)))
 
 BIN = Path(sys.executable).parent
 TEST_SERVER = BIN / "temporal-test-server"
@@ -68,7 +76,7 @@ def make_config(history_limit: int = 2000, **dealer_overrides: Any) -> Config:
 @pytest.fixture(scope="session")
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
+        test_server_existing_path=str(TEST_SERVER), data_converter=TEST_CONVERTER
     )
     await register_search_attributes(env.client)
     yield env
@@ -82,7 +90,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(DEV_SERVER),
         search_attributes=sa.ALL,
-        data_converter=pydantic_data_converter,
+        data_converter=TEST_CONVERTER,
         ip="127.0.0.1",
     )
     yield env

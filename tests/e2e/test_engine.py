@@ -8,19 +8,45 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from tests.conftest import DEV_SERVER, eventually
 
 ROOT = Path(__file__).resolve().parents[2]
+OPERATOR = "e2e-operator-token"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def wait_for_http(url: str, deadline: float = 30.0) -> None:
+    """Poll until the process answers (a start-up, before any test runs)."""
+    give_up = time.monotonic() + deadline
+    while time.monotonic() < give_up:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer within {deadline}s")
+
+
 pytestmark = pytest.mark.e2e
 
 
@@ -29,6 +55,7 @@ class Stack:
     address: str
     env: dict[str, str]
     outbox: Path
+    api: str  # the API's base URL (its codec endpoint decodes for the CLI)
 
     def starter(self, lead: dict[str, Any], tmp: Path) -> dict[str, Any]:
         path = tmp / f"{lead['external_id']}.json"
@@ -50,8 +77,10 @@ class Stack:
         return [json.loads(line) for line in done.stdout.splitlines()]
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """The `temporal` CLI, decoding payloads through the API's codec endpoint."""
+        codec = ["--codec-endpoint", f"{self.api}/v1/codec", "--codec-auth", f"Bearer {OPERATOR}"]
         return subprocess.run(
-            [str(DEV_SERVER), *args, "--address", self.address],
+            [str(DEV_SERVER), *args, "--address", self.address, *codec],
             capture_output=True,
             text=True,
             timeout=60,
@@ -78,6 +107,7 @@ def stack(dev_env: WorkflowEnvironment, tmp_path: Path) -> Iterator[Stack]:
         "BLANCO_CONFIG": str(tmp_path / "blanco.toml"),
         "TEMPORAL_ADDRESS": address,
         "BLANCO_OUTBOX": str(tmp_path / "outbox.jsonl"),
+        "BLANCO_OPERATOR_TOKEN": OPERATOR,
     }
     for key in ("SENDGRID_API_KEY", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
         env.pop(key, None)
@@ -89,14 +119,26 @@ def stack(dev_env: WorkflowEnvironment, tmp_path: Path) -> Iterator[Stack]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
+    port = free_port()
+    api = subprocess.Popen(
+        [sys.executable, "-m", "api", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     try:
-        yield Stack(address, env, tmp_path / "outbox.jsonl")
+        base = f"http://127.0.0.1:{port}"
+        wait_for_http(f"{base}/healthz")
+        yield Stack(address, env, tmp_path / "outbox.jsonl", base)
     finally:
-        worker.send_signal(signal.SIGINT)
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        for process in (api, worker):
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 LEAD = {
