@@ -23,6 +23,7 @@ from temporalio.common import (
 )
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
 from codec import EncryptionCodec, Keyring
@@ -50,6 +51,7 @@ async def connect(
     namespace: str | None = None,
     lazy: bool = False,
     keys: Keyring | None = None,
+    runtime: Runtime | None = None,
 ) -> Client:
     """`lazy`: connect on first use, so a service (the API) starts while Temporal is down
     and answers 503 until it is back. `keys`: default from the environment (codec.py);
@@ -59,6 +61,7 @@ async def connect(
         namespace=namespace or os.environ.get("TEMPORAL_NAMESPACE", "default"),
         data_converter=data_converter(keys or Keyring.from_env()),
         lazy=lazy,
+        runtime=runtime,
     )
 
 

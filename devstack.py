@@ -102,6 +102,7 @@ def main() -> int:
     DATA.mkdir(exist_ok=True)
     env = {**os.environ, "TEMPORAL_ADDRESS": os.environ.get("TEMPORAL_ADDRESS", ADDRESS)}
     env.setdefault("BLANCO_OUTBOX", str(DATA / "outbox.jsonl"))
+    env.setdefault("BLANCO_WORKER_METRICS", "127.0.0.1:9464")
     env.setdefault("BLANCO_CODEC_KEY", dev_secret(ROOT / DEV_KEY_FILE, new_key))
     env.setdefault(
         "BLANCO_OPERATOR_TOKEN", dev_secret(DATA / "dev-operator.token", secrets.token_urlsafe)

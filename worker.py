@@ -9,11 +9,13 @@ otherwise logs which ones an operator has to register.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 
 import structlog
 from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -46,6 +48,16 @@ PASSTHROUGH = (
     "jinja2",
     "structlog",
 )
+
+
+DEFAULT_METRICS = "0.0.0.0:9464"  # Prometheus: the SDK's worker metrics; also the probes' target
+
+
+def metrics_runtime(bind_address: str) -> Runtime:
+    """The SDK's own metrics (task latencies, slots, polls, failures) on a Prometheus
+    endpoint. Their labels are namespaces, task queues and workflow/activity types: never
+    personal data."""
+    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=bind_address)))
 
 
 def build_worker(
@@ -88,8 +100,9 @@ async def main() -> int:
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2
+    metrics = os.environ.get("BLANCO_WORKER_METRICS", DEFAULT_METRICS)
     try:
-        client = await connect()
+        client = await connect(runtime=metrics_runtime(metrics))
     except CodecKeyError as error:
         print(f"worker: {error}", file=sys.stderr)
         return 2
@@ -100,7 +113,12 @@ async def main() -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    log.info("worker_started", task_queue=config.temporal.task_queue, senders=senders.describe())
+    log.info(
+        "worker_started",
+        task_queue=config.temporal.task_queue,
+        senders=senders.describe(),
+        metrics=f"http://{metrics}/metrics",
+    )
     async with worker:
         await stop.wait()
     log.info("worker_stopped")

@@ -16,6 +16,7 @@ import os
 import platform
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -215,6 +216,14 @@ def spawn(name: str, argv: list[str], env: dict[str, str], log: Path, label: str
     return WorkerProcess(name, process, log, label)
 
 
+def free_port() -> int:
+    """A port nothing listens on now, on 127.0.0.1."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
 def worker_env(bytecode_cache: bool, **settings: str) -> dict[str, str]:
     """This environment without provider credentials, plus `settings`."""
     dropped = {"BLANCO_PLATFORM_CHAT"} | ({"PYTHONDONTWRITEBYTECODE"} if bytecode_cache else set())
@@ -256,7 +265,11 @@ def start_processes(
         common["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
     config = str(tmp / "blanco.toml")
     blanco = worker_env(
-        bytecode_cache, **common, BLANCO_CONFIG=config, BLANCO_OUTBOX=str(tmp / "outbox.jsonl")
+        bytecode_cache,
+        **common,
+        BLANCO_CONFIG=config,
+        BLANCO_OUTBOX=str(tmp / "outbox.jsonl"),
+        BLANCO_WORKER_METRICS=f"127.0.0.1:{free_port()}",
     )
     floor = worker_env(
         bytecode_cache,

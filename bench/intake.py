@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import socket
 import sys
 import time
 import uuid
@@ -72,6 +71,7 @@ from harness import (
     bench_parser,
     cancel,
     floor_starter,
+    free_port,
     header,
     make_lead,
     paced,
@@ -434,13 +434,6 @@ async def fetch_stages(client: Client, phase: Phase) -> None:
 
 
 # --- the run --------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 async def wait_healthy(http: httpx.AsyncClient, processes: Sequence[WorkerProcess]) -> None:

@@ -57,6 +57,10 @@ class Stack:
     outbox: Path
     api: str  # the API's base URL (its codec endpoint decodes for the CLI)
 
+    @property
+    def worker_metrics(self) -> str:
+        return f"http://{self.env['BLANCO_WORKER_METRICS']}/metrics"
+
     def starter(self, lead: dict[str, Any], tmp: Path) -> dict[str, Any]:
         path = tmp / f"{lead['external_id']}.json"
         path.write_text(json.dumps(lead))
@@ -108,6 +112,7 @@ def stack(dev_env: WorkflowEnvironment, tmp_path: Path) -> Iterator[Stack]:
         "TEMPORAL_ADDRESS": address,
         "BLANCO_OUTBOX": str(tmp_path / "outbox.jsonl"),
         "BLANCO_OPERATOR_TOKEN": OPERATOR,
+        "BLANCO_WORKER_METRICS": f"127.0.0.1:{free_port()}",
     }
     for key in ("SENDGRID_API_KEY", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
         env.pop(key, None)
@@ -249,3 +254,21 @@ async def test_starter_reads_adf_with_several_prospects(stack: Stack) -> None:
         lambda: asyncio.to_thread(stack.lines), lambda found: len(found) >= 2, deadline=20
     )
     assert {line["lead_id"] for line in lines} == {r["lead_id"] for r in results}
+
+
+async def test_the_worker_serves_the_sdks_prometheus_metrics(stack: Stack, tmp_path: Path) -> None:
+    stack.starter(
+        {**LEAD, "external_id": "mp-metrics", "customer": {"email": "m@example.nl"}}, tmp_path
+    )
+
+    async def scrape() -> str:
+        async with httpx.AsyncClient() as http:
+            return (await http.get(stack.worker_metrics, timeout=5)).text
+
+    text = await eventually(
+        scrape,
+        lambda t: "temporal_workflow_completed" in t or "temporal_activity_execution_latency" in t,
+        deadline=20,
+    )
+    assert "temporal_request" in text and 'task_queue="' in text
+    assert "m@example.nl" not in text
