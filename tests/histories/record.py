@@ -1,0 +1,425 @@
+"""Records the workflow histories that tests/replay/test_replay.py replays.
+
+    .venv/bin/python -m tests.histories.record
+
+Runs a handful of representative leads on its own time-skipping test server, with a real
+worker (`worker.build_worker`, every message to an outbox in a temporary folder), and writes
+each workflow's history to ``tests/histories/<scenario>-<workflow>.json``. The customers and
+the dealer are fixed and fake (example.nl, +31 6 112233xx).
+
+Re-record only after an intended change that is *patched* (`workflow.patched`), so that the
+histories recorded before it still replay; never to make an incompatible change pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import EventType, WorkflowExecutionStatus
+from temporalio.api.workflow.v1 import WorkflowExecutionInfo
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+from temporalio.client import (
+    Client,
+    WorkflowHandle,
+    WorkflowHistory,
+    WorkflowQueryFailedError,
+)
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from activities.providers.outbox import OutboxProvider
+from activities.senders import Senders
+from client import register_search_attributes, start_lead
+from leads.config import Config, parse_config
+from leads.models import (
+    AutoReplied,
+    Channel,
+    CustomerReplied,
+    DeliveryFailed,
+    DeliveryReport,
+    DeliveryStatus,
+    Lead,
+    LeadState,
+    LeadStatus,
+    OptedOut,
+    RecordOutcome,
+    TaskState,
+    TaskStatus,
+)
+from tests.conftest import TEST_SERVER, dealer_dict, eventually
+from worker import build_worker
+from workflows.lead_follow_up import LeadFollowUp
+from workflows.sales_task import Claim, SalesTask
+
+HERE = Path(__file__).resolve().parent
+TASK_QUEUE = "record-histories"
+LIMITED_QUEUE = "record-histories-limited"
+LOW_HISTORY_LIMIT = 50  # the lowest TemporalSettings allows: forces continue-as-new early
+MAX_BYTES = 300_000  # a history this large is a scenario that should be split
+QUERY_TIMEOUT = timedelta(seconds=5)
+
+T = TypeVar("T")
+
+
+def recording_config(task_queue: str, history_limit: int = 2000) -> Config:
+    """The test dealer, open around the clock: touches go out at the bare cadence offsets."""
+    return parse_config(
+        {
+            "temporal": {"task_queue": task_queue, "history_limit": history_limit},
+            "api": {"public_base_url": "http://127.0.0.1:9"},
+            "dealers": [dealer_dict(contact_window="always", business_hours="always")],
+        }
+    )
+
+
+def fake_lead(
+    name: str, email: str, phone: str, preferred: str | None = None, **fields: Any
+) -> Lead:
+    customer = {"name": name, "email": email, "phone": phone, "preferred_channel": preferred}
+    return Lead.model_validate(
+        {
+            "source": "marktplaats",
+            "external_id": f"mp-{email.split('@')[0]}",
+            "kind": "offer",
+            "customer": customer,
+            "vehicle": {"make": "Volkswagen", "model": "Golf", "year": 2019},
+            "offer_amount": 9500,
+            **fields,
+        }
+    )
+
+
+def check(condition: bool, what: str) -> None:
+    if not condition:
+        raise RuntimeError(f"recording went wrong: {what}")
+
+
+@dataclass
+class Recorder:
+    env: WorkflowEnvironment
+    written: list[Path] = field(default_factory=list)
+    started: list[str] = field(default_factory=list)  # lead workflow ids
+    tasks: list[str] = field(default_factory=list)  # SalesTask workflow ids
+
+    @property
+    def client(self) -> Client:
+        return self.env.client
+
+    async def start(self, config: Config, lead: Lead) -> WorkflowHandle[LeadFollowUp, LeadState]:
+        """Start the lead the way the API and the starter do (signal-with-start); the handle
+        is pinned to the first run."""
+        # (the test server does not say whether signal-with-start started the workflow, so
+        # `duplicate` is always true here; the server is fresh and every customer distinct)
+        result = await start_lead(self.client, config, config.dealers[0], lead)
+        self.started.append(result.lead_id)
+        run_id = (await self.execution(result.lead_id)).execution.run_id
+        return self.client.get_workflow_handle_for(LeadFollowUp.run, result.lead_id, run_id=run_id)
+
+    async def until(
+        self,
+        handle: WorkflowHandle[LeadFollowUp, LeadState],
+        accept: Callable[[LeadState], bool],
+        step: timedelta = timedelta(0),
+    ) -> LeadState:
+        async def probe() -> LeadState | None:
+            # A query that meets a continue-as-new in flight times out; ask again.
+            try:
+                return await handle.query(LeadFollowUp.state, rpc_timeout=QUERY_TIMEOUT)
+            except RPCError:
+                return None
+
+        state = await eventually(
+            probe, lambda s: s is not None and accept(s), env=self.env, step=step
+        )
+        assert state is not None
+        return state
+
+    async def execution(self, workflow_id: str, run_id: str = "") -> WorkflowExecutionInfo:
+        """The raw description: the SDK's `describe()` cannot decode the test server's
+        search attributes once one was unset."""
+        described = await self.client.workflow_service.describe_workflow_execution(
+            DescribeWorkflowExecutionRequest(
+                namespace=self.client.namespace,
+                execution=WorkflowExecution(workflow_id=workflow_id, run_id=run_id),
+            )
+        )
+        return described.workflow_execution_info
+
+    async def settled(self, handle: WorkflowHandle[Any, Any]) -> None:
+        """Wait until the run has handled everything it was sent (or has closed)."""
+
+        async def last_event() -> EventType.ValueType:
+            return (await handle.fetch_history()).events[-1].event_type
+
+        await eventually(last_event, lambda last: last not in BUSY)
+
+    async def finish(self, handle: WorkflowHandle[Any, T]) -> T:
+        """The run's result. Only handles from `start_workflow` skip time while they wait
+        for it; this one is fetched by id, so time is skipped here, six hours at a time."""
+        await eventually(
+            lambda: self.execution(handle.id, handle.run_id or ""),
+            lambda info: info.status != WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING,
+            env=self.env,
+            step=timedelta(hours=6),
+        )
+        return await handle.result()
+
+    def task(self, task_id: str) -> WorkflowHandle[SalesTask, TaskState]:
+        if task_id not in self.tasks:
+            self.tasks.append(task_id)
+        return self.client.get_workflow_handle_for(SalesTask.run, task_id)
+
+    async def write(
+        self, name: str, handle: WorkflowHandle[Any, Any], ended: EventType.ValueType
+    ) -> None:
+        """Write the run's history, which must be whole: its last event is `ended`."""
+        history: WorkflowHistory = await handle.fetch_history()
+        # The replay needs the workflow id (the lead id becomes the task ids). A real server
+        # records it in the start event; the test server leaves the field empty.
+        started = history.events[0].workflow_execution_started_event_attributes
+        started.workflow_id = started.workflow_id or handle.id
+        last = history.events[-1]
+        check(
+            last.event_type == ended,
+            f"{name} ends with {EventType.Name(last.event_type)}, not {EventType.Name(ended)}",
+        )
+        path = HERE / f"{name}.json"
+        path.write_text(history.to_json() + "\n")
+        size = path.stat().st_size
+        check(size < MAX_BYTES, f"{path.name} has {size} bytes")
+        self.written.append(path)
+        print(f"{path.relative_to(HERE.parent.parent)}: {len(history.events)} events, {size} B")
+
+    async def terminate_leftovers(self) -> None:
+        """Leave nothing running (a failed scenario, or its open tasks)."""
+        for lead_id in self.started:
+            handle = self.client.get_workflow_handle_for(LeadFollowUp.run, lead_id)
+            with contextlib.suppress(RPCError, WorkflowQueryFailedError):
+                state = await handle.query(LeadFollowUp.state, rpc_timeout=QUERY_TIMEOUT)
+                self.tasks.extend(
+                    e.detail for e in state.events if e.what.startswith("task_opened") and e.detail
+                )
+        for workflow_id in dict.fromkeys([*self.started, *self.tasks]):
+            with contextlib.suppress(RPCError):
+                await self.client.get_workflow_handle(workflow_id).terminate("recording done")
+
+
+BUSY = {
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+}
+COMPLETED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
+CONTINUED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+
+
+# --- the scenarios ------------------------------------------------------------------------
+
+
+async def unreachable(rec: Recorder, config: Config) -> None:
+    """(a) The whole cadence without an answer: eight touches, two days' grace, unreachable."""
+    lead = fake_lead("Pieter Proef", "pieter.proef@example.nl", "+31 6 11223344")
+    handle = await rec.start(config, lead)
+    final = await rec.finish(handle)  # through the 14 days of the cadence and 2 of grace
+    check(final.status is LeadStatus.UNREACHABLE, f"status {final.status}")
+    check(len(final.touches) == 8, f"{len(final.touches)} touches")
+    await rec.write("unreachable-LeadFollowUp", handle, COMPLETED)
+
+
+async def reply(rec: Recorder, config: Config) -> None:
+    """(b) The customer answers: engaged, a reply task (reminded, claimed, told of a second
+    reply), an appointment that closes the task, then won."""
+    lead = fake_lead("Anna Voorbeeld", "anna.voorbeeld@example.nl", "+31 6 11223355")
+    handle = await rec.start(config, lead)
+    await rec.until(handle, lambda s: len(s.touches) == 1)
+    await handle.signal(
+        LeadFollowUp.customer_replied,
+        CustomerReplied(channel="email", text="Is de auto nog beschikbaar?", event_id="msg-b-1"),
+    )
+    state = await rec.until(handle, lambda s: s.open_task_id is not None)
+    check(state.status is LeadStatus.ENGAGED, f"status {state.status}")
+    task = rec.task(state.open_task_id or "")
+    await eventually(
+        lambda: task.query(SalesTask.state),
+        lambda t: t.reminded,
+        env=rec.env,
+        step=timedelta(minutes=1),
+    )
+    claimed = await task.execute_update(SalesTask.claim, Claim(salesperson_id="jan"))
+    check(claimed.status is TaskStatus.CLAIMED, f"task {claimed.status}")
+    await handle.signal(
+        LeadFollowUp.customer_replied,
+        CustomerReplied(channel="email", text="Zaterdag kan ik ook.", event_id="msg-b-2"),
+    )
+    await rec.until(handle, lambda s: [e.what for e in s.events].count("customer_replied") == 2)
+    now = await rec.env.get_current_time()
+    appointment = (now + timedelta(days=3)).replace(hour=10, minute=0, second=0, microsecond=0)
+    await handle.execute_update(
+        LeadFollowUp.record_outcome,
+        RecordOutcome(outcome="appointment", appointment_at=appointment),
+    )
+    done = await rec.finish(task)
+    check(done.status is TaskStatus.DONE and done.assigned_to == "jan", f"task {done}")
+    await rec.env.sleep(timedelta(days=3))
+    await handle.execute_update(LeadFollowUp.record_outcome, RecordOutcome(outcome="won"))
+    final = await rec.finish(handle)
+    check(final.status is LeadStatus.WON, f"status {final.status}")
+    await rec.write("reply-LeadFollowUp", handle, COMPLETED)
+    await rec.write("reply-SalesTask", task, COMPLETED)
+
+
+async def opt_out(rec: Recorder, config: Config) -> None:
+    """(c) STOP on SMS moves the cadence to e-mail; then an opt-out of everything ends it."""
+    lead = fake_lead("Sanne Test", "sanne.test@example.nl", "+31 6 11223366", preferred="sms")
+    handle = await rec.start(config, lead)
+    state = await rec.until(handle, lambda s: len(s.touches) == 1)
+    check(state.touches[0].channel is Channel.SMS, f"touch 1 via {state.touches[0].channel}")
+    await handle.signal(LeadFollowUp.opted_out, OptedOut(channel="sms", event_id="sms-stop-c"))
+    state = await rec.until(handle, lambda s: len(s.touches) == 2, step=timedelta(hours=1))
+    check(state.touches[1].channel is Channel.EMAIL, f"touch 2 via {state.touches[1].channel}")
+    await handle.signal(LeadFollowUp.opted_out, OptedOut(channel="all"))
+    final = await rec.finish(handle)
+    check(final.status is LeadStatus.OPTED_OUT, f"status {final.status}")
+    await rec.write("opt-out-LeadFollowUp", handle, COMPLETED)
+
+
+async def auto_reply(rec: Recorder, config: Config) -> None:
+    """(e) An out-of-office postpones touch 2; touch 2's e-mail then bounces (a failure report
+    naming the touch), so touch 3 goes by WhatsApp; lost, with a reason."""
+    lead = fake_lead("Kees Nepnaam", "kees.nepnaam@example.nl", "+31 6 11223377")
+    handle = await rec.start(config, lead)
+    await rec.until(handle, lambda s: len(s.touches) == 1)
+    back = (await rec.env.get_current_time()) + timedelta(days=3)
+    await handle.signal(
+        LeadFollowUp.auto_replied,
+        AutoReplied(channel="email", until=back, event_id="ooo-e-1"),
+    )
+    state = await rec.until(handle, lambda s: s.events[-1].what == "auto_reply")
+    check(
+        state.next_touch_at is not None and state.next_touch_at >= back,
+        f"next touch {state.next_touch_at}, back {back}",
+    )
+    state = await rec.until(handle, lambda s: len(s.touches) == 2, step=timedelta(hours=6))
+    check(state.touches[1].channel is Channel.EMAIL, f"touch 2 via {state.touches[1].channel}")
+    await handle.signal(
+        LeadFollowUp.delivery_failed,
+        DeliveryFailed(
+            channel="email", reason="mailbox unknown", permanent=True, touch=2, event_id="bo-e-2"
+        ),
+    )
+    state = await rec.until(handle, lambda s: len(s.touches) == 3, step=timedelta(hours=6))
+    third = state.touches[2]
+    check(third.channel is Channel.WHATSAPP and not third.failed, f"touch 3: {third}")
+    await handle.execute_update(
+        LeadFollowUp.record_outcome, RecordOutcome(outcome="lost", reason="bought elsewhere")
+    )
+    final = await rec.finish(handle)
+    check(final.status is LeadStatus.LOST, f"status {final.status}")
+    await rec.write("auto-reply-LeadFollowUp", handle, COMPLETED)
+
+
+async def continue_as_new(rec: Recorder, config: Config) -> None:
+    """(d) A chatty lead on a dealer with a low history limit: delivery reports and merged
+    inquiries push the first run past the limit, it continues as new with its state, and the
+    next run ends with an outcome. Both runs are recorded."""
+    lead = fake_lead("Joost Proefpersoon", "joost.proef@example.nl", "+31 6 11223388")
+    first = await rec.start(config, lead)
+    await rec.until(first, lambda s: len(s.touches) == 1)
+    latest = rec.client.get_workflow_handle_for(LeadFollowUp.run, first.id)
+    first_run = first.run_id
+    for status in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.READ):
+        await latest.signal(
+            LeadFollowUp.delivery_status,
+            DeliveryReport(channel="email", touch=1, status=status, event_id=f"ev-d-{status}"),
+        )
+    number = 0
+    while (await rec.execution(first.id)).execution.run_id == first_run:
+        number += 1
+        check(number <= 30, "no continue-as-new after 30 inquiries")
+        inquiry = fake_lead(
+            "Joost Proefpersoon",
+            "joost.proef@example.nl",
+            "+31 6 11223388",
+            source="autoscout24",
+            external_id=f"as-joost-{number}",
+            kind="test_drive",
+        )
+        await latest.signal(LeadFollowUp.new_inquiry, inquiry)
+        # One at a time, and no query meanwhile: a query that meets the continue-as-new
+        # makes the test server drop the run's last events.
+        await rec.settled(first)
+    state = await rec.until(latest, lambda s: len(s.inquiries) == number + 1)
+    check(len(state.touches) == 1, f"{len(state.touches)} touches after continue-as-new")
+    await latest.execute_update(
+        LeadFollowUp.record_outcome, RecordOutcome(outcome="lost", reason="price")
+    )
+    final = await rec.finish(latest)
+    check(final.status is LeadStatus.LOST, f"status {final.status}")
+    await rec.write("continue-as-new-LeadFollowUp", first, CONTINUED)
+    last_run = (await rec.execution(first.id)).execution.run_id
+    await rec.write(
+        "continue-as-new-LeadFollowUp-continued",
+        rec.client.get_workflow_handle(first.id, run_id=last_run),
+        COMPLETED,
+    )
+
+
+# --- running them ----------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def recording_server() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
+    )
+    try:
+        await register_search_attributes(env.client)
+        yield env
+    finally:
+        await env.shutdown()
+
+
+async def record() -> list[Path]:
+    config = recording_config(TASK_QUEUE)
+    limited = recording_config(LIMITED_QUEUE, history_limit=LOW_HISTORY_LIMIT)
+    with tempfile.TemporaryDirectory(prefix="blanco-record-") as tmp:
+        senders = Senders(outbox=OutboxProvider(Path(tmp) / "outbox.jsonl"))
+        async with (
+            recording_server() as env,
+            build_worker(env.client, config, senders),
+            build_worker(env.client, limited, senders),
+        ):
+            rec = Recorder(env)
+            try:
+                await unreachable(rec, config)
+                await reply(rec, config)
+                await opt_out(rec, config)
+                await auto_reply(rec, config)
+                await continue_as_new(rec, limited)
+            finally:
+                await rec.terminate_leftovers()  # while the workers still answer queries
+    return rec.written
+
+
+def main() -> int:
+    written = asyncio.run(record())
+    for stale in sorted(set(HERE.glob("*.json")) - set(written)):
+        stale.unlink()  # a scenario renamed or dropped: its old history goes too
+        print(f"removed {stale.name}")
+    print(f"{len(written)} histories written to {HERE}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

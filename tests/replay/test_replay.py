@@ -1,0 +1,110 @@
+"""Replay tests: the recorded histories in tests/histories must replay against today's
+`LeadFollowUp` and `SalesTask`, so a change that would break the leads already running in
+production (an incompatible, unpatched change to the commands a workflow issues) fails CI.
+
+Each ``tests/histories/*.json`` is a real run recorded by ``tests/histories/record.py`` on
+the time-skipping test server; replaying needs no server. The payloads are not encrypted (the
+pydantic converter without the production encryption codec, which the workflow code never
+sees), so the histories are readable in review and need no key. When this fails after a workflow
+change, the change is incompatible: put it behind ``workflow.patched(...)`` (as
+``contact-keys`` and ``task-memo`` are) so that old histories take the old path. Only then,
+to cover the new path too, re-record:
+
+    .venv/bin/python -m tests.histories.record
+
+and commit the new histories alongside the change, keeping the patch. Histories are never
+re-recorded to make an incompatible change pass: the runs already in production have the
+old histories, and would fail the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from temporalio import workflow
+
+# This module defines a workflow (the incompatible variant below), so the sandbox imports it
+# again for each run: everything else it imports is passed through, not re-imported.
+with workflow.unsafe.imports_passed_through():
+    import pytest
+    from temporalio.client import WorkflowHistory
+    from temporalio.contrib.pydantic import pydantic_data_converter
+    from temporalio.worker import Replayer
+    from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+    from leads.conversation import Conversation
+    from leads.models import Lead, LeadState
+    from worker import PASSTHROUGH
+    from workflows.lead_follow_up import LeadFollowUp
+    from workflows.sales_task import SalesTask
+
+HISTORIES = Path(__file__).parent.parent / "histories"
+
+
+def recorded() -> list[Path]:
+    # Listed when pytest collects, not at import: the sandbox forbids file access then.
+    return sorted(HISTORIES.glob("*.json"))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """One replay test per recorded history."""
+    if "history_file" in metafunc.fixturenames:
+        paths = recorded()
+        metafunc.parametrize("history_file", paths, ids=[path.stem for path in paths])
+
+
+def load(path: Path) -> WorkflowHistory:
+    """A recorded history; the recorder keeps the workflow id in the start event (the lead
+    id the workflow derives its task ids from)."""
+    data = json.loads(path.read_text())
+    started = data["events"][0]["workflowExecutionStartedEventAttributes"]
+    workflow_id = started.get("workflowId")
+    assert workflow_id, f"{path.name}: no workflowId in the start event; re-record it"
+    return WorkflowHistory.from_json(workflow_id, data)
+
+
+def replayer(*workflows: type) -> Replayer:
+    """A replayer set up as the worker is: the pydantic converter, and the sandbox with the
+    worker's pass-through modules."""
+    return Replayer(
+        workflows=list(workflows),
+        data_converter=pydantic_data_converter,
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
+        ),
+    )
+
+
+def test_the_recorded_histories_are_there() -> None:
+    names = [path.name for path in recorded()]
+    assert len(names) >= 5, names
+    assert "reply-SalesTask.json" in names
+    assert "continue-as-new-LeadFollowUp.json" in names
+
+
+async def test_recorded_history_replays(history_file: Path) -> None:
+    history = load(history_file)
+    result = await replayer(LeadFollowUp, SalesTask).replay_workflow(history)
+    assert result.replay_failure is None
+
+
+# --- the guard itself: an incompatible change must fail the replay -----------------------
+
+
+@workflow.defn(name="LeadFollowUp")
+class IncompatibleLeadFollowUp(LeadFollowUp):
+    """LeadFollowUp with one timer before its logic, unpatched: every recorded run issued
+    other commands first, so replaying any of them must fail."""
+
+    @workflow.run
+    async def run(self, lead: Lead, carried: Conversation | None = None) -> LeadState:
+        await workflow.sleep(1)
+        return await super().run(lead, carried)
+
+
+async def test_an_incompatible_change_fails_the_replay() -> None:
+    history = load(HISTORIES / "reply-LeadFollowUp.json")
+    with pytest.raises(workflow.NondeterminismError) as failure:
+        await replayer(IncompatibleLeadFollowUp, SalesTask).replay_workflow(history)
+    assert "[TMPRL1100] Nondeterminism error" in str(failure.value)
