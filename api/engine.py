@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
 
-import structlog
 from temporalio.client import (
     Client,
     WorkflowQueryFailedError,
@@ -27,15 +26,15 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.errors import ApiError
 from client import running_leads, start_lead
 from leads.config import Config, Dealer
+from leads.identity import lead_id_for_key
 from leads.models import CustomerReplied, IntakeResult, Lead, LeadState, TaskState, TaskStatus
 from workflows.lead_follow_up import LeadFollowUp
 from workflows.sales_task import MEMO_KEY, Claim, SalesTask
 
 T = TypeVar("T")
-log = structlog.get_logger("api")
 
 RPC_TIMEOUT = timedelta(seconds=5)
-# Starting a lead waits for the workflow's answer (new or duplicate), which needs a worker.
+# The whole of one call, its retries included (an update waits for a worker to run it).
 DEADLINE = 10.0
 TASK_LIST_LIMIT = 200
 # Visibility trails a workflow's start by a moment (more on Elasticsearch): a reply right after
@@ -51,11 +50,7 @@ async def guarded(call: Awaitable[T], what: str, deadline: float = DEADLINE) -> 
     """Run one Temporal call under a deadline; translate what can go wrong into ApiErrors."""
     try:
         return await asyncio.wait_for(call, deadline)
-    except TimeoutError:
-        raise ApiError(
-            503, "temporal_timeout", f"Temporal did not answer in time ({what})"
-        ) from None
-    except WorkflowUpdateRPCTimeoutOrCancelledError:
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
         raise ApiError(
             503, "temporal_timeout", f"Temporal did not answer in time ({what})"
         ) from None
@@ -166,12 +161,15 @@ class Engine:
         keys: Sequence[str],
         signal: Callable[..., Any],
         arg: Any,
+        first: str | None = None,
     ) -> str | None:
-        """Signal the customer's running lead: first the lead whose id is the key itself (the
-        common case, and strongly consistent), then a visibility search. None: no lead runs."""
-        for key in keys:
-            if await self.signal(f"lead-{dealer.id}-{key}", signal, arg):
-                return f"lead-{dealer.id}-{key}"
+        """Signal the customer's running lead: `first` (a lead a reply token names), then the
+        lead whose id is a key itself (the common case, and strongly consistent), then a
+        visibility search. None: no lead runs."""
+        direct = [first] if first else []
+        for lead_id in [*direct, *(lead_id_for_key(dealer.id, key) for key in keys)]:
+            if await self.signal(lead_id, signal, arg):
+                return lead_id
         for lead_id in await self.find(dealer, keys):
             if await self.signal(lead_id, signal, arg):
                 return lead_id
@@ -182,7 +180,7 @@ class Engine:
     ) -> list[str]:
         """Signal every running lead of the customer (an opt-out concerns the address, whichever
         conversation it appears in)."""
-        candidates = [f"lead-{dealer.id}-{key}" for key in keys]
+        candidates = [lead_id_for_key(dealer.id, key) for key in keys]
         candidates += await self.find(dealer, keys)
         return [
             lead_id
@@ -245,11 +243,3 @@ class Engine:
                 continue
             return state
         raise ApiError(503, "temporal_timeout", "the task did not accept the claim; retry")
-
-    async def _ids(self, query: str, limit: int) -> list[str]:
-        return [
-            execution.id
-            async for execution in self.client.list_workflows(
-                query, limit=limit, rpc_timeout=RPC_TIMEOUT
-            )
-        ]

@@ -111,9 +111,7 @@ async def reply_or_new_lead(
     message is never dropped: from a customer the dealer had a conversation with (that has
     ended), it starts a new one already engaged — a reply task, no automatic cadence; from
     someone new it is a lead of its own (rule 1)."""
-    if direct and await engine.signal(direct, LeadFollowUp.customer_replied, reply):
-        return Received(status="delivered", lead_id=direct)
-    lead_id = await engine.deliver(dealer, keys, LeadFollowUp.customer_replied, reply)
+    lead_id = await engine.deliver(dealer, keys, LeadFollowUp.customer_replied, reply, first=direct)
     if lead_id is not None:
         return Received(status="delivered", lead_id=lead_id)
     returning = direct is not None or await engine.known(dealer, keys)
@@ -236,7 +234,7 @@ def parse_touch_key(config: Config, key: str) -> tuple[str, int, Channel] | None
     """`<lead id>:<touch>:<channel>`, as the send activity gave it to the provider."""
     lead_id, _, rest = key.partition(":")
     number, _, channel = rest.partition(":")
-    if lead_dealer(lead_id, [d.id for d in config.dealers]) is None or not number.isdecimal():
+    if lead_dealer(lead_id, config.dealer_ids) is None or not number.isdecimal():
         return None
     try:
         return lead_id, int(number), Channel(channel)
@@ -303,13 +301,9 @@ async def sendgrid_parse(
     if auto is not None:
         until = datetime.combine(auto.until, time(0), tzinfo=tz) if auto.until else None
         signal = AutoReplied(channel=Channel.EMAIL, until=until, event_id=event_id)
-        lead_id = None
-        if direct:
-            lead_id = (
-                direct if await engine.signal(direct, LeadFollowUp.auto_replied, signal) else None
-            )
-        if lead_id is None:
-            lead_id = await engine.deliver(dealer, keys, LeadFollowUp.auto_replied, signal)
+        lead_id = await engine.deliver(
+            dealer, keys, LeadFollowUp.auto_replied, signal, first=direct
+        )
         # An out-of-office of nobody we write to is not a lead.
         return Received(status="delivered" if lead_id else "ignored", lead_id=lead_id)
     now = datetime.now(UTC)

@@ -142,7 +142,7 @@ async def chat_reply(
         event_id=reply.message_id or request.headers.get("webhook-id"),
     )
     if reply.lead_id:
-        if lead_dealer(reply.lead_id, [d.id for d in engine.config.dealers]) != dealer.id:
+        if lead_dealer(reply.lead_id, engine.config.dealer_ids) != dealer.id:
             raise ApiError(404, "unknown_lead", "no such lead for this dealer")
         if not await engine.signal(reply.lead_id, LeadFollowUp.customer_replied, signal):
             raise ApiError(404, "unknown_lead", "no running lead with this lead_id")

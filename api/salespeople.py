@@ -45,7 +45,7 @@ TaskId = Annotated[str, Path(max_length=140, description="task-<lead id>-<n>")]
 
 
 def own_lead(config: ConfigDep, who: CallerDep, lead_id: LeadId) -> str:
-    dealer = lead_dealer(lead_id, [d.id for d in config.dealers])
+    dealer = lead_dealer(lead_id, config.dealer_ids)
     if dealer is None:
         raise ApiError(404, "unknown_lead", "no such lead")
     if dealer != who.dealer.id:
@@ -55,7 +55,7 @@ def own_lead(config: ConfigDep, who: CallerDep, lead_id: LeadId) -> str:
 
 def own_task(config: ConfigDep, who: CallerDep, task_id: TaskId) -> str:
     lead_id, _, number = task_id.removeprefix("task-").rpartition("-")
-    dealer = lead_dealer(lead_id, [d.id for d in config.dealers])
+    dealer = lead_dealer(lead_id, config.dealer_ids)
     if not task_id.startswith("task-") or dealer is None or not number.isdecimal():
         raise ApiError(404, "unknown_task", "no such task")
     if dealer != who.dealer.id:

@@ -40,7 +40,7 @@ CHANNEL_NAMES = {"email": "e-mail", "sms": "SMS", "whatsapp": "WhatsApp", "chat"
 
 def _verified(config: Config, token: str) -> tuple[Dealer, str, Channel]:
     lead = token.partition(".")[0]
-    dealer_id = lead_dealer(lead, [d.id for d in config.dealers])
+    dealer_id = lead_dealer(lead, config.dealer_ids)
     checked = (
         check_unsubscribe_token(config.dealer(dealer_id).webhook_secret, token)
         if dealer_id

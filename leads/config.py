@@ -263,6 +263,10 @@ class Config(Settings):
             raise ValueError("at least one [[dealers]] entry is needed")
         return value
 
+    @property
+    def dealer_ids(self) -> tuple[str, ...]:
+        return tuple(dealer.id for dealer in self.dealers)
+
     def dealer(self, dealer_id: str) -> Dealer:
         for dealer in self.dealers:
             if dealer.id == dealer_id:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import Field
 
@@ -69,6 +69,7 @@ class CadenceDone:
 
 NextStep = TouchDue | CadenceDone
 
+T = TypeVar("T")
 EARLY_REPORTS_KEPT = 20  # reports on touches whose send is still finishing
 EVENTS_REMEMBERED = 500  # provider event ids kept for de-duplication (webhooks retry for days)
 AUTO_REPLY_LONGEST = timedelta(days=90)  # an out-of-office never holds the cadence longer
@@ -84,6 +85,11 @@ def merge_customer(known: Customer, new: Customer, region: str = "NL") -> Custom
     if known_phone.callable and not new_phone.callable:
         updates.pop("phone", None)
     return Customer.model_validate(known.model_dump() | updates)
+
+
+def _keep_last(items: list[T], item: T, limit: int) -> list[T]:
+    """`items` plus `item`, only the newest `limit`: bounded state that continue-as-new carries."""
+    return [*items[-(limit - 1) :], item]
 
 
 def _excerpt(text: str, limit: int = 200) -> str | None:
@@ -243,7 +249,7 @@ class Conversation(Strict):
             return True
         if event_id in self.events_seen:
             return False
-        self.events_seen = [*self.events_seen[-(EVENTS_REMEMBERED - 1) :], event_id]
+        self.events_seen = _keep_last(self.events_seen, event_id, EVENTS_REMEMBERED)
         return True
 
     def touch(self, number: int, channel: Channel) -> Touch | None:
@@ -276,7 +282,7 @@ class Conversation(Strict):
                     reason=reason,
                     permanent=permanent,
                 )
-                self.early_reports = [*self.early_reports[-(EARLY_REPORTS_KEPT - 1) :], early]
+                self.early_reports = _keep_last(self.early_reports, early, EARLY_REPORTS_KEPT)
             return False
         moved = advance(touch.delivery, status)
         if moved == touch.delivery or moved != status:

@@ -65,7 +65,12 @@ def contact_keys(secret: str, identifiers: Iterable[str]) -> list[str]:
 
 
 def lead_id(dealer_id: str, secret: str, lead: Lead, region: str) -> str:
-    return f"lead-{dealer_id}-{keyed_hash(secret, customer_key(lead, region))}"
+    return lead_id_for_key(dealer_id, keyed_hash(secret, customer_key(lead, region)))
+
+
+def lead_id_for_key(dealer_id: str, key: str) -> str:
+    """`lead-<dealer>-<key>`: the one place the id's format is written."""
+    return f"lead-{dealer_id}-{key}"
 
 
 def address_key(secret: str, kind: str, address: str) -> str:
@@ -76,11 +81,11 @@ def address_key(secret: str, kind: str, address: str) -> str:
 
 def lead_dealer(lead: str, dealer_ids: Iterable[str]) -> str | None:
     """The dealer a lead id belongs to (`lead-<dealer>-<key>`), when it is well formed."""
-    prefix, _, key = lead.rpartition("-")
+    key = lead.rpartition("-")[2]
     if len(key) != KEY_LENGTH or any(ch not in "0123456789abcdef" for ch in key):
         return None
     for dealer in dealer_ids:
-        if prefix == f"lead-{dealer}":
+        if lead == lead_id_for_key(dealer, key):
             return dealer
     return None
 
@@ -88,7 +93,7 @@ def lead_dealer(lead: str, dealer_ids: Iterable[str]) -> str | None:
 def check_reply_token(secret: str, dealer_id: str, token: str) -> str | None:
     """The lead id a `reply+<token>` address names, when its signature is right."""
     key = token.partition(".")[0]
-    lead = f"lead-{dealer_id}-{key}"
+    lead = lead_id_for_key(dealer_id, key)
     expected = reply_address(secret, lead, "x").split("@")[0].removeprefix("reply+")
     # bytes: compare_digest refuses non-ASCII str, and a token comes from a stranger
     valid = hmac.compare_digest(token.encode(), expected.encode()) and len(key) == KEY_LENGTH

@@ -145,6 +145,15 @@ class SendGridKeys:
         }
 
 
+def inbound_secrets(keys: SendGridKeys) -> InboundSecrets:
+    """The providers' webhook credentials every API test runs with."""
+    return InboundSecrets(
+        twilio_auth_token=TWILIO_TOKEN,
+        sendgrid_event_public_key=keys.public_base64,
+        sendgrid_parse_basic_auth=PARSE_AUTH,
+    )
+
+
 @dataclass
 class Api:
     http: httpx.AsyncClient
@@ -216,11 +225,7 @@ async def api(
     config = api_config(task_queue)
     outbox = tmp_path_factory.mktemp("api") / "outbox.jsonl"
     keys = SendGridKeys()
-    secrets = InboundSecrets(
-        twilio_auth_token=TWILIO_TOKEN,
-        sendgrid_event_public_key=keys.public_base64,
-        sendgrid_parse_basic_auth=PARSE_AUTH,
-    )
+    secrets = inbound_secrets(keys)
     app = create_app(config, dev_env.client, secrets)
     senders = Senders(outbox=OutboxProvider(outbox))
     async with (

@@ -37,7 +37,7 @@ async def started(api: Api, **overrides: Any) -> tuple[str, dict[str, Any]]:
     return lead_id, lead
 
 
-async def test_sms_reply_engages_and_lists_a_task(api: Api) -> None:
+async def test_rule6_sms_reply_engages_and_lists_a_task(api: Api) -> None:
     lead_id, lead = await started(api)
     response = await api.sms(lead["customer"]["phone"], "Ja, wanneer kan ik langskomen?")
     assert response.status_code == 200
@@ -54,7 +54,7 @@ async def test_sms_reply_engages_and_lists_a_task(api: Api) -> None:
     await eventually(listed, lambda ids: state.open_task_id in ids, deadline=5)
 
 
-async def test_stop_opts_out_of_sms_only_and_start_opts_back_in(api: Api) -> None:
+async def test_rule7_stop_opts_out_of_sms_only_and_start_opts_back_in(api: Api) -> None:
     lead_id, lead = await started(api, customer={**customer_lead()["customer"]})
     phone = lead["customer"]["phone"]
     assert (await api.sms(phone, "STOP")).status_code == 200
@@ -173,7 +173,7 @@ async def test_an_email_reply_to_the_reply_address_engages(api: Api) -> None:
     await api.state_when(lead_id, lambda s: s.status is LeadStatus.ENGAGED)
 
 
-async def test_an_out_of_office_postpones_instead_of_escalating(api: Api) -> None:
+async def test_rule6_an_out_of_office_postpones_instead_of_escalating(api: Api) -> None:
     lead_id, lead = await started(api)
     before = await api.state(lead_id)
     fields = mail(
@@ -210,7 +210,7 @@ async def events(api: Api, payload: list[dict[str, Any]], **headers: Any) -> Any
     return await api.http.post("/v1/inbound/sendgrid/events", content=body, headers=signed)
 
 
-async def test_bounces_block_email_and_spam_reports_opt_out(api: Api) -> None:
+async def test_rule7_bounces_block_email_and_spam_reports_opt_out(api: Api) -> None:
     lead_id, _ = await started(api)
     touch = f"{lead_id}:1:email"
     bounce = {"event": "bounce", "type": "bounce", "sg_event_id": "ev-1", "blanco_touch": touch}

@@ -111,7 +111,7 @@ async def test_unknown_leads_and_tasks_get_404_and_bad_bodies_422(api: Api) -> N
     assert "outcome" in assert_error(bad, 422)["error"]["message"]
 
 
-async def test_blind_until_claimed_also_on_the_lead(api: Api) -> None:
+async def test_rule1_blind_until_claimed_also_on_the_lead(api: Api) -> None:
     lead_id, lead = await started(api)
     await api.sms(lead["customer"]["phone"], "Nog beschikbaar?")
     state = await api.state_when(lead_id, lambda s: s.open_task_id is not None)
@@ -125,7 +125,7 @@ async def test_blind_until_claimed_also_on_the_lead(api: Api) -> None:
     assert after["source"] == "marktplaats" and after["message"] == lead["message"]
 
 
-async def test_a_reply_after_the_conversation_ended_goes_to_a_human(api: Api) -> None:
+async def test_rule6_a_reply_after_the_conversation_ended_goes_to_a_human(api: Api) -> None:
     """Rule 6 after the end: no new automatic cadence, a reply task at once."""
     phone = customer_lead()["customer"]["phone"]
     lead_id, _ = await started(api, customer={"phone": phone, "preferred_channel": "sms"})

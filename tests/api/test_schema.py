@@ -39,7 +39,6 @@ from twilio.request_validator import RequestValidator
 from activities.providers.outbox import OutboxProvider
 from activities.senders import Senders
 from api.app import create_app
-from api.deps import InboundSecrets
 from client import connect
 from leads.identity import task_id, unsubscribe_token
 from tests.api.conftest import (
@@ -51,6 +50,7 @@ from tests.api.conftest import (
     SendGridKeys,
     api_config,
     customer_lead,
+    inbound_secrets,
     signed,
 )
 from tests.api.served import serve
@@ -189,11 +189,7 @@ def world(
     config = api_config(task_queue)
     outbox = tmp_path_factory.mktemp("schema") / "outbox.jsonl"
     keys = SendGridKeys()
-    secrets = InboundSecrets(
-        twilio_auth_token=TWILIO_TOKEN,
-        sendgrid_event_public_key=keys.public_base64,
-        sendgrid_parse_basic_auth=PARSE_AUTH,
-    )
+    secrets = inbound_secrets(keys)
     address = dev_env.client.service_client.config.target_host
     namespace = dev_env.client.namespace
 

@@ -22,7 +22,6 @@ from activities.providers.outbox import OutboxProvider
 from activities.senders import Senders
 from api.app import create_app
 from api.bodies import INTAKE_LIMIT
-from api.deps import InboundSecrets
 from leads.config import Config
 from tests.api.conftest import (
     PARSE_AUTH,
@@ -33,6 +32,7 @@ from tests.api.conftest import (
     api_config,
     assert_error,
     customer_lead,
+    inbound_secrets,
     signed,
 )
 from tests.api.served import serve, unused_port
@@ -75,11 +75,7 @@ async def served(
     task_queue = f"uvicorn-{uuid.uuid4()}"
     config = api_config(task_queue)
     outbox = tmp_path_factory.mktemp("uvicorn") / "outbox.jsonl"
-    secrets = InboundSecrets(
-        twilio_auth_token=TWILIO_TOKEN,
-        sendgrid_event_public_key=SendGridKeys().public_base64,
-        sendgrid_parse_basic_auth=PARSE_AUTH,
-    )
+    secrets = inbound_secrets(SendGridKeys())
     app = create_app(config, client=None, secrets=secrets)
     senders = Senders(outbox=OutboxProvider(outbox))
     address = dev_env.client.service_client.config.target_host
