@@ -28,6 +28,19 @@ API_PORT = 8000
 STARTUP_SECONDS = 60.0
 
 
+# Temporal deletes a closed history once its close has been acknowledged by the task queues,
+# which by default happens every 30-60 s; a second makes erasure (DELETE /v1/leads/{lead})
+# visible at once on the dev server. Production servers keep their defaults.
+PROMPT_DELETION = [
+    arg
+    for key in (
+        "history.transferProcessorUpdateAckInterval",
+        "history.visibilityProcessorUpdateAckInterval",
+    )
+    for arg in ("--dynamic-config-value", f'{key}="1s"')
+]
+
+
 def dev_server_command(
     temporal: Path,
     db: Path,
@@ -50,6 +63,7 @@ def dev_server_command(
         str(db),
         "--log-level",
         "warn",
+        *PROMPT_DELETION,
     ]
     if codec_endpoint:  # the UI decodes payloads through the API (operator token in the path)
         command += ["--ui-codec-endpoint", codec_endpoint]

@@ -29,6 +29,7 @@ from codec import CodecKeyError
 from leads.config import Config, ConfigError, load_config
 from logs import configure_logging
 from workflows.lead_follow_up import LeadFollowUp
+from workflows.opt_out import OptOut
 from workflows.sales_task import SalesTask
 
 log = structlog.get_logger("worker")
@@ -65,16 +66,17 @@ def build_worker(
 ) -> Worker:
     sending = SendingActivities(config, senders)
     alerts = AlertActivities(config, senders)
-    dealers = DealerActivities(config)
+    dealers = DealerActivities(config, client)
     return Worker(
         client,
         task_queue=task_queue or config.temporal.task_queue,
-        workflows=[LeadFollowUp, SalesTask],
+        workflows=[LeadFollowUp, SalesTask, OptOut],
         activities=[
             sending.send_touch,
             alerts.alert_salespeople,
             dealers.load_dealer_plan,
             dealers.contact_keys,
+            dealers.opted_out_channels,
         ],
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from temporalio import activity
+from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 
 from leads.config import Config, Dealer, DealerPlan
-from leads.identity import contact_keys
-from leads.models import Strict
+from leads.identity import contact_keys, opt_out_id
+from leads.models import Channel, Strict
+from workflows.opt_out import MEMO_KEY
 
 
 class ContactKeysRequest(Strict):
@@ -16,8 +21,9 @@ class ContactKeysRequest(Strict):
 
 
 class DealerActivities:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, client: Client | None = None) -> None:
         self._config = config
+        self._client = client  # reads the OptOut workflows an erasure left behind
 
     def _dealer(self, dealer_id: str) -> Dealer:
         try:
@@ -40,3 +46,31 @@ class DealerActivities:
         """Hash the customer's identifiers with the dealer's secret, which stays out of
         workflow history."""
         return contact_keys(self._dealer(request.dealer_id).webhook_secret, request.identifiers)
+
+    @activity.defn(name="opted_out_channels")
+    async def opted_out_channels(self, request: ContactKeysRequest) -> list[Channel]:
+        """The channels an erased earlier lead of this customer refused (workflows.opt_out):
+        one describe per e-mail address or phone number, by keyed hash."""
+        if self._client is None:
+            raise ApplicationError("no Temporal client to read opt-outs with", type="Setup")
+        secret = self._dealer(request.dealer_id).webhook_secret
+        ids = [
+            opt_out_id(request.dealer_id, secret, identifier)
+            for identifier in request.identifiers
+            if identifier.startswith(("email:", "phone:"))
+        ]
+        found = await asyncio.gather(*(self._opt_out(workflow_id) for workflow_id in ids))
+        return sorted({channel for channels in found for channel in channels})
+
+    async def _opt_out(self, workflow_id: str) -> list[Channel]:
+        assert self._client is not None
+        try:
+            described = await self._client.get_workflow_handle(workflow_id).describe()
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                return []
+            raise
+        channels: list[Channel] = await described.memo_value(
+            MEMO_KEY, default=[], type_hint=list[Channel]
+        )
+        return channels

@@ -24,6 +24,11 @@ DEFAULT_OUTBOX = ".data/outbox.jsonl"
 PROVIDER_TIMEOUT = 10.0  # seconds; a hung provider is a retry, never a stuck worker
 
 
+def outbox_from_env(env: Mapping[str, str] = os.environ) -> OutboxProvider:
+    """The outbox file (`BLANCO_OUTBOX`): the worker writes it, the API's erasure edits it."""
+    return OutboxProvider(Path(env.get("BLANCO_OUTBOX", DEFAULT_OUTBOX)))
+
+
 @dataclass
 class Senders:
     outbox: OutboxProvider
@@ -48,7 +53,7 @@ class Senders:
                 timeout=PROVIDER_TIMEOUT,
             )
         return cls(
-            outbox=OutboxProvider(Path(env.get("BLANCO_OUTBOX", DEFAULT_OUTBOX))),
+            outbox=outbox_from_env(env),
             email=email,
             messaging=messaging,
             chat_posts=env.get("BLANCO_PLATFORM_CHAT", "outbox") == "post",

@@ -11,6 +11,8 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from temporalio.client import Client
 
+from activities.providers.outbox import OutboxProvider
+from activities.senders import outbox_from_env
 from api import codec_routes, errors, intake, openapi, salespeople, unsubscribe
 from api import inbound as inbound_routes
 from api.deps import InboundSecrets
@@ -27,10 +29,12 @@ def create_app(
     secrets: InboundSecrets | None = None,
     keys: Keyring | None = None,
     operator_token: str | None = None,
+    outbox: OutboxProvider | None = None,
 ) -> FastAPI:
     """`client`: a connected Temporal client (tests); without one the app connects lazily at
     start-up, so it serves (503 for Temporal work) while Temporal is still coming up. `keys`:
-    the payload keys (default: the environment's, see codec.py)."""
+    the payload keys (default: the environment's, see codec.py). `outbox`: the worker's outbox
+    file, whose lines of an erased lead the API removes (default: `BLANCO_OUTBOX`)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -46,6 +50,7 @@ def create_app(
     )
     app.state.config = config
     app.state.secrets = secrets or InboundSecrets.from_env()
+    app.state.outbox = outbox or outbox_from_env()
     app.state.codec = EncryptionCodec(keys or Keyring.from_env())
     app.state.operator_token = (
         os.environ.get("BLANCO_OPERATOR_TOKEN") if operator_token is None else operator_token

@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 
+from activities.providers.outbox import OutboxProvider
 from api.engine import Engine
 from api.errors import ApiError
 from leads.config import Config, Dealer
@@ -47,6 +48,11 @@ def secrets(request: Request) -> InboundSecrets:
     return found
 
 
+def outbox(request: Request) -> OutboxProvider:
+    found: OutboxProvider = request.app.state.outbox
+    return found
+
+
 def dealer(
     dealer_id: Annotated[str, Path(max_length=64, description="the dealer's id")],
     settings: Annotated[Config, Depends(config)],
@@ -61,3 +67,4 @@ EngineDep = Annotated[Engine, Depends(engine)]
 ConfigDep = Annotated[Config, Depends(config)]
 SecretsDep = Annotated[InboundSecrets, Depends(secrets)]
 DealerDep = Annotated[Dealer, Depends(dealer)]
+OutboxDep = Annotated[OutboxProvider, Depends(outbox)]

@@ -8,9 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path
+import structlog
+from fastapi import APIRouter, Depends, Header, Path, Response
 
-from api.deps import ConfigDep, EngineDep
+from api.deps import ConfigDep, EngineDep, OutboxDep
 from api.engine import Engine
 from api.errors import ApiError
 from api.openapi import ERRORS
@@ -21,6 +22,7 @@ from leads.models import Empty, LeadState, LogCall, RecordOutcome, Strict, TaskS
 from workflows.lead_follow_up import LeadFollowUp
 
 router = APIRouter(prefix="/v1", tags=["salespeople"], responses=ERRORS)
+log = structlog.get_logger("api")
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,14 @@ def own_task(config: ConfigDep, who: CallerDep, task_id: TaskId) -> str:
     return task_id
 
 
+def manager(who: CallerDep) -> Caller:
+    if who.person.role != "manager":
+        raise ApiError(403, "forbidden", "only a manager may do this")
+    return who
+
+
 OwnLead = Annotated[str, Depends(own_lead)]
+ManagerDep = Annotated[Caller, Depends(manager)]
 OwnTask = Annotated[str, Depends(own_task)]
 
 
@@ -130,3 +139,24 @@ async def pause(lead_id: OwnLead, who: CallerDep, engine: EngineDep) -> LeadStat
 @router.post("/leads/{lead_id}/resume", response_model=LeadState, summary="Resume the cadence")
 async def resume(lead_id: OwnLead, who: CallerDep, engine: EngineDep) -> LeadState:
     return await seen_by(await engine.update(lead_id, LeadFollowUp.resume, Empty()), who, engine)
+
+
+@router.delete(
+    "/leads/{lead_id}",
+    status_code=204,
+    response_class=Response,
+    summary="Erase a lead (managers)",
+    description=(
+        "Right to erasure: ends the lead's workflow and its tasks, deletes their histories "
+        "from Temporal (all runs; Temporal removes closed ones asynchronously) and removes the "
+        "lead's outbox lines. Channels the customer opted out of are kept as keyed hashes, so "
+        "a later lead of the same customer is not contacted on them. 204 again when repeated."
+    ),
+)
+async def erase_lead(
+    lead_id: OwnLead, who: ManagerDep, engine: EngineDep, outbox: OutboxDep
+) -> Response:
+    executions = await engine.erase(who.dealer, lead_id)
+    lines = outbox.erase(lead_id)
+    log.info("lead_erased", lead_id=lead_id, executions=executions, outbox_lines=lines)
+    return Response(status_code=204)

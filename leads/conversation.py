@@ -347,6 +347,17 @@ class Conversation(Strict):
         ):
             self.status = LeadStatus.OPTED_OUT
 
+    def suppress(self, now: datetime, channels: list[Channel]) -> None:
+        """Rule 7 outlives erasure: channels an erased earlier lead of this customer refused
+        are not used. Unlike an opt-out now, this never ends the lead: the customer came back
+        to us, and with nothing left to write on a human gets the task (rule 2)."""
+        for channel in channels:
+            if channel in self.opted_out:
+                continue
+            self.note(now, "suppressed", channel, "opted out before")
+            self.blocked[channel] = "opted out"
+            self.opted_out.append(channel)
+
     def opt_in(self, now: datetime, channel: Channel) -> None:
         """START / UNSTOP: the channel may be used again (unless it failed for another reason)."""
         self.note(now, "opted_in", channel)
@@ -485,4 +496,5 @@ class Conversation(Strict):
             inquiries=self.inquiries,
             events=self.events,
             paused_seconds=self.paused_total.total_seconds(),
+            opted_out=self.opted_out,
         )

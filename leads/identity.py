@@ -13,7 +13,7 @@ import hmac
 from collections.abc import Iterable
 
 from leads.contact import analyse_phone, normalise_email
-from leads.models import Customer, Lead
+from leads.models import PHONE_NUMBER_CHANNELS, Channel, Customer, Lead
 
 # A search attribute value holds 2 KB: e-mail, phone and the newest inquiries' ids (two keys
 # of 24 characters each) stay well inside it however many inquiries a chatty portal sends.
@@ -106,6 +106,28 @@ def check_unsubscribe_token(secret: str, token: str) -> tuple[str, str] | None:
     channel, _, _ = rest.partition(".")
     expected = unsubscribe_token(secret, lead, channel)
     return (lead, channel) if hmac.compare_digest(token.encode(), expected.encode()) else None
+
+
+def opt_out_entries(
+    customer: Customer, opted_out: Iterable[Channel], region: str
+) -> dict[str, list[Channel]]:
+    """Rule 7 after erasure: which of the customer's identifiers (`email:…`, `phone:…`) must
+    stay suppressed on which channels. An e-mail opt-out is about the address; SMS, WhatsApp
+    and calls are about the number. Platform chat belongs to one inquiry and is not carried."""
+    channels = set(opted_out)
+    entries: dict[str, list[Channel]] = {}
+    for identifier in contact_identifiers(customer, [], region):
+        kind = identifier.partition(":")[0]
+        covered = {Channel.EMAIL} if kind == "email" else set(PHONE_NUMBER_CHANNELS)
+        if kept := sorted(channels & covered):
+            entries[identifier] = kept
+    return entries
+
+
+def opt_out_id(dealer_id: str, secret: str, identifier: str) -> str:
+    """`optout-<dealer>-<key>`: the workflow that remembers an erased customer's opt-out, by a
+    keyed hash of the identifier only."""
+    return f"optout-{dealer_id}-{keyed_hash(secret, 'optout:' + identifier)}"
 
 
 def task_id(lead: str, number: int) -> str:

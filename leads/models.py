@@ -298,6 +298,7 @@ class LeadState(Strict):
     inquiries: list[Inquiry]
     events: list[Event]
     paused_seconds: NonNegativeFloat = 0
+    opted_out: list[Channel] = Field(default_factory=list)  # kept as keyed hashes on erasure
 
 
 class TaskState(Strict):

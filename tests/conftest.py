@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -24,6 +25,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.senders import Senders
 from client import data_converter, register_search_attributes
 from codec import Keyring, parse_key
+from devstack import PROMPT_DELETION
 from leads.config import Config, parse_config
 from tests.fakes.fixtures import *  # noqa: F403
 from worker import build_worker
@@ -35,6 +37,9 @@ TEST_CODEC_KEY = "dGVzdC1rZXktZm9yLWJsYW5jby1wYXlsb2Fkcy0zMmI="
 os.environ["BLANCO_CODEC_KEY"] = TEST_CODEC_KEY
 os.environ.pop("BLANCO_CODEC_OLD_KEYS", None)
 TEST_CONVERTER = data_converter(Keyring(parse_key(TEST_CODEC_KEY)))
+# An app or worker built without an explicit outbox must never write or erase the
+# developer's own `.data/outbox.jsonl`.
+os.environ["BLANCO_OUTBOX"] = os.path.join(tempfile.mkdtemp(prefix="blanco-tests-"), "outbox.jsonl")
 
 BIN = Path(sys.executable).parent
 TEST_SERVER = BIN / "temporal-test-server"
@@ -92,6 +97,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         search_attributes=sa.ALL,
         data_converter=TEST_CONVERTER,
         ip="127.0.0.1",
+        dev_server_extra_args=PROMPT_DELETION,
     )
     yield env
     await env.shutdown()

@@ -60,6 +60,7 @@ SEND_RETRY = RetryPolicy(
 )
 WHATSAPP_WINDOW = timedelta(hours=24)
 CONTACT_KEYS_PATCH = "contact-keys"
+OPT_OUT_PATCH = "opt-out-registry"
 CHANNEL_LABEL = {
     Channel.EMAIL: "e-mail",
     Channel.SMS: "SMS",
@@ -90,6 +91,7 @@ class LeadFollowUp:
         # local activity. (Asked later, a signal handled first could skip the question on
         # replay and leave the marker without its command.)
         self._contact_keys = workflow.patched(CONTACT_KEYS_PATCH)
+        self._opt_outs = workflow.patched(OPT_OUT_PATCH)
 
     # --- the main loop --------------------------------------------------------------------
 
@@ -345,6 +347,15 @@ class LeadFollowUp:
         fingerprint = hashlib.sha256(json.dumps(identifiers).encode()).hexdigest()[:16]
         if fingerprint == c.contact_fingerprint:
             return
+        if self._opt_outs:
+            # Before the first touch (and when merged inquiries add an address): an erased
+            # earlier lead of this customer may have left an opt-out behind.
+            refused = await workflow.execute_local_activity_method(
+                DealerActivities.opted_out_channels,
+                ContactKeysRequest(dealer_id=c.plan.dealer_id, identifiers=identifiers),
+                start_to_close_timeout=LOAD_TIMEOUT,
+            )
+            c.suppress(workflow.now(), refused)
         set_at_start = workflow.info().typed_search_attributes.get(sa.CONTACT_KEYS) is not None
         if not (c.contact_fingerprint is None and set_at_start and len(c.inquiries) == 1):
             keys = await workflow.execute_local_activity_method(

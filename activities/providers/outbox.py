@@ -58,6 +58,30 @@ class OutboxProvider:
             self._seen.add(key)
         return message_id
 
+    def erase(self, lead_id: str) -> int:
+        """Remove every line of one lead (erasure); returns how many. The file is rewritten
+        beside itself and swapped in under the lock, so a crash leaves the old or the new file,
+        never half of one; other processes notice the new inode and read it afresh."""
+        if not self.path.exists():
+            return 0
+        with self._thread_lock, open(self._lock_path, "a") as lock_file:
+            fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX)
+            kept = self.path.with_name(self.path.name + ".erasing")
+            removed = 0
+            with open(self.path, "rb") as data, open(kept, "wb") as out:
+                for raw in data:
+                    if _lead_of(raw) == lead_id:
+                        removed += 1
+                    else:
+                        out.write(raw)
+                out.flush()
+                os.fsync(out.fileno())
+            if removed:
+                os.replace(kept, self.path)
+            else:
+                kept.unlink()
+        return removed
+
     def _catch_up(self, data: BinaryIO) -> None:
         """Read the lines appended since the last look (all of them if the file is new)."""
         stat = os.fstat(data.fileno())
@@ -93,6 +117,11 @@ def _record(message: OutboundMessage) -> dict[str, object]:
         "body": message.text,
         "sent_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
     }
+
+
+def _lead_of(raw: bytes) -> str | None:
+    key = _key_of(raw)
+    return key[0] if key else None
 
 
 def _key_of(raw: bytes) -> Key | None:

@@ -226,7 +226,7 @@ async def api(
     outbox = tmp_path_factory.mktemp("api") / "outbox.jsonl"
     keys = SendGridKeys()
     secrets = inbound_secrets(keys)
-    app = create_app(config, dev_env.client, secrets)
+    app = create_app(config, dev_env.client, secrets, outbox=OutboxProvider(outbox))
     senders = Senders(outbox=OutboxProvider(outbox))
     async with (
         build_worker(dev_env.client, config, senders, task_queue=task_queue),

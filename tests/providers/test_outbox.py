@@ -165,3 +165,34 @@ def test_several_processes_append_each_key_once(tmp_path: Path) -> None:
     assert len(keys) == len(set(keys)) == len(expected)
     assert set(keys) == expected
     assert all(list(r) == FIELDS for r in records)
+
+
+OTHER = "lead-autohuis-test-fedcba9876543210fedcba98"
+
+
+def test_erase_removes_every_line_of_one_lead_and_only_those(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.jsonl"
+    worker = OutboxProvider(path)
+    for touch in (1, 2):
+        worker.send(message(touch=touch))
+        worker.send(message(Channel.SMS, touch=touch, lead=OTHER))
+    path.write_bytes(path.read_bytes() + b"not json\n")  # a line that is not ours stays
+
+    api = OutboxProvider(path)  # the API's own instance, as in another process
+    assert api.erase(LEAD) == 2
+    assert api.erase(LEAD) == 0  # again: nothing left, nothing else touched
+
+    raw = path.read_text(encoding="utf-8").splitlines()
+    assert raw[-1] == "not json"
+    assert [line["lead_id"] for line in map(json.loads, raw[:-1])] == [OTHER, OTHER]
+    assert "p@example.nl" not in path.read_text(encoding="utf-8")
+    assert not (tmp_path / "outbox.jsonl.erasing").exists()
+    # The worker notices the rewritten file: the erased lead's keys are forgotten, the others'
+    # kept, so a send of the other lead is still written once.
+    worker.send(message(Channel.SMS, touch=1, lead=OTHER))
+    assert len(path.read_text(encoding="utf-8").splitlines()) == 3
+
+
+def test_erase_without_an_outbox_is_nothing_to_do(tmp_path: Path) -> None:
+    assert OutboxProvider(tmp_path / "none.jsonl").erase(LEAD) == 0
+    assert not (tmp_path / "none.jsonl").exists()

@@ -215,6 +215,34 @@ def test_rule7_opt_out_of_one_channel_removes_only_it(channel: Channel) -> None:
     assert step.channel is not channel
 
 
+@pytest.mark.parametrize(
+    ("customer", "refused", "usable", "first"),
+    [
+        pytest.param(
+            Customer(email="p@example.nl", phone=MOBILE, preferred_channel=SMS),
+            [SMS, WHATSAPP, PHONE],
+            [EMAIL],
+            EMAIL,
+            id="number-refused-email-left",
+        ),
+        pytest.param(Customer(email="p@example.nl"), [EMAIL], [], None, id="nothing-left-task"),
+        pytest.param(Customer(email="p@example.nl"), [SMS], [EMAIL], EMAIL, id="not-theirs"),
+    ],
+)
+def test_rule7_opt_out_kept_after_erasure_suppresses_without_ending(
+    customer: Customer, refused: list[Channel], usable: list[Channel], first: Channel | None
+) -> None:
+    conversation = start(customer)
+    conversation.suppress(NOW, refused)
+    assert conversation.usable() == usable
+    # The customer came back to us: the lead goes on, with a human task if nothing is left.
+    assert conversation.status is LeadStatus.CONTACTING
+    step = conversation.next_step()
+    assert isinstance(step, TouchDue) and step.channel is first
+    conversation.suppress(NOW, refused)  # asked again after a merge: noted once
+    assert sum(e.what == "suppressed" for e in conversation.events) == len(refused)
+
+
 def test_rule7_opt_out_of_all_opts_out() -> None:
     conversation = start(Customer(email="p@example.nl", phone=MOBILE), reply_url=REPLY_URL)
     conversation.opt_out(NOW, "all")

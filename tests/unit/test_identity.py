@@ -19,10 +19,12 @@ from leads.identity import (
     customer_key,
     lead_dealer,
     lead_id,
+    opt_out_entries,
+    opt_out_id,
     reply_address,
     unsubscribe_token,
 )
-from leads.models import Customer, Lead, LeadKind
+from leads.models import Channel, Customer, Lead, LeadKind
 
 DEALER = "autohuis-test"
 SECRET = "whsec_dGVzdC1zZWNyZXQtZm9yLWJsYW5jbw=="
@@ -243,3 +245,47 @@ def test_contact_identifiers_stay_within_a_search_attribute_value() -> None:
     assert len(identifiers) == 1 + 2 * INQUIRY_IDS_KEPT
     assert "extid:mp-499" in identifiers and "extid:mp-0" not in identifiers
     assert len(",".join(contact_keys(SECRET, identifiers))) < 1024
+
+
+# --- rule 7 after erasure: what an erased customer refused is kept by keyed hash -------------
+
+EMAIL, SMS, WHATSAPP, CHAT, PHONE = (
+    Channel.EMAIL,
+    Channel.SMS,
+    Channel.WHATSAPP,
+    Channel.CHAT,
+    Channel.PHONE,
+)
+BOTH = {"email": "Sanne@Example.nl", "phone": "06 2849 1735"}
+
+
+@pytest.mark.parametrize(
+    ("customer", "opted_out", "entries"),
+    [
+        pytest.param(BOTH, [], {}, id="nothing-refused-nothing-kept"),
+        pytest.param(BOTH, [SMS], {"phone:+31628491735": [SMS]}, id="sms-is-the-number"),
+        pytest.param(BOTH, [EMAIL], {"email:sanne@example.nl": [EMAIL]}, id="email-normalised"),
+        pytest.param(
+            BOTH,
+            list(Channel),
+            {"email:sanne@example.nl": [EMAIL], "phone:+31628491735": [PHONE, SMS, WHATSAPP]},
+            id="all-covers-address-and-number",
+        ),
+        pytest.param(BOTH, [CHAT], {}, id="chat-belongs-to-one-inquiry"),
+        pytest.param({"email": "sanne@example.nl"}, [SMS], {}, id="no-number-nothing-for-sms"),
+        pytest.param({"phone": "0000000000"}, [SMS], {}, id="placeholder-number-is-no-one"),
+    ],
+)
+def test_rule7_opt_outs_survive_erasure_per_identifier(
+    customer: dict[str, Any], opted_out: list[Channel], entries: dict[str, list[Channel]]
+) -> None:
+    assert opt_out_entries(Customer(**customer), opted_out, REGION) == entries
+
+
+def test_opt_out_id_is_a_keyed_hash_without_personal_data() -> None:
+    identifier = "phone:+31628491735"
+    found = opt_out_id(DEALER, SECRET, identifier)
+    assert re.fullmatch(r"optout-autohuis-test-[0-9a-f]{24}", found)
+    assert found == opt_out_id(DEALER, SECRET, identifier)
+    assert found != opt_out_id(DEALER, "whsec_b3RoZXI=", identifier)
+    assert found.removeprefix("optout-") not in {k for k in contact_keys(SECRET, [identifier])}

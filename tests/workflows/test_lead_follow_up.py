@@ -25,7 +25,7 @@ from activities.providers.twilio_messaging import TwilioMessaging
 from activities.senders import Senders
 from leads.cadence import is_holiday, is_open
 from leads.config import Config
-from leads.identity import lead_id
+from leads.identity import lead_id, opt_out_id
 from leads.models import (
     Channel,
     CustomerReplied,
@@ -42,6 +42,7 @@ from leads.models import (
 )
 from tests.conftest import eventually, make_config, running_worker
 from workflows.lead_follow_up import LeadFollowUp
+from workflows.opt_out import OptOut
 from workflows.sales_task import Claim, SalesTask
 
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -319,6 +320,43 @@ async def test_rule7_opt_out_of_all_ends_the_conversation(always_open: Engine) -
     final = await handle.result()
     assert final.status is LeadStatus.OPTED_OUT and len(final.touches) == 1
     assert len(always_open.lines()) == 1
+
+
+async def test_rule7_an_opt_out_kept_after_erasure_means_no_sms_for_the_next_lead(
+    always_open: Engine,
+) -> None:
+    """What an erased lead leaves behind (an OptOut workflow, by keyed hash) is honoured by
+    the customer's next lead for its whole cadence: e-mail only, though they prefer SMS."""
+    number = f"+3162{uuid.uuid4().int % 10**7:07d}"
+    dealer = always_open.config.dealers[0]
+    client = always_open.env.client
+    kept = await client.start_workflow(
+        OptOut.run,
+        [Channel.SMS, Channel.WHATSAPP, Channel.PHONE],
+        id=opt_out_id(dealer.id, dealer.webhook_secret, f"phone:{number}"),
+        task_queue=always_open.task_queue,
+    )
+    try:
+        await eventually(
+            lambda: kept.describe(),
+            lambda d: "channels" in d.raw_description.workflow_execution_info.memo.fields,
+            env=always_open.env,
+        )
+        email = f"sanne.{number[-7:]}@example.nl"
+        customer = {"name": "Sanne", "email": email, "phone": number, "preferred_channel": "sms"}
+        handle = await always_open.start(customer=customer)
+        await always_open.until(handle, lambda s: len(s.touches) == 1)
+    finally:
+        # Read once, before the first touch. (The test server would time an idle workflow
+        # out after ten skipped years, moving the shared clock for the tests after this one.)
+        await kept.terminate("test done")
+    final = await handle.result()
+    assert final.status is LeadStatus.UNREACHABLE
+    assert {t.channel for t in final.touches} == {Channel.EMAIL}
+    assert {line["channel"] for line in always_open.lines()} == {"email"}
+    assert sorted(final.opted_out) == [Channel.PHONE, Channel.SMS, Channel.WHATSAPP]
+    suppressed = [e.channel for e in final.events if e.what == "suppressed"]
+    assert suppressed == [Channel.PHONE, Channel.SMS, Channel.WHATSAPP]
 
 
 # --- rule 2: failures route, never drop ----------------------------------------------------
