@@ -4,7 +4,7 @@ search attribute registration, and starting (or joining) a lead's workflow."""
 from __future__ import annotations
 
 import dataclasses
-import os
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +23,7 @@ from temporalio.common import (
 )
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
+from temporalio.envconfig import ClientConfigProfile, ClientConnectConfig
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -46,6 +47,19 @@ def data_converter(keys: Keyring) -> DataConverter:
     )
 
 
+def connect_settings(env: Mapping[str, str] | None = None) -> ClientConnectConfig:
+    """Where and how to reach Temporal, read by the SDK's own environment configuration
+    (`temporalio.envconfig`), so a self-hosted server and Temporal Cloud are configured the
+    way the `temporal` CLI is: `TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`, `TEMPORAL_API_KEY`
+    (TLS on), or mTLS with `TEMPORAL_TLS_CLIENT_CERT_PATH` / `TEMPORAL_TLS_CLIENT_KEY_PATH`
+    (and `TEMPORAL_TLS_SERVER_CA_CERT_PATH`, `TEMPORAL_TLS_SERVER_NAME`), or a profile of a
+    TOML file (`TEMPORAL_CONFIG_FILE`, `TEMPORAL_PROFILE`). `env`: instead of os.environ."""
+    settings = ClientConfigProfile.load(override_env_vars=env).to_client_connect_config()
+    settings.setdefault("target_host", DEFAULT_ADDRESS)
+    settings.setdefault("namespace", "default")
+    return settings
+
+
 async def connect(
     address: str | None = None,
     namespace: str | None = None,
@@ -55,10 +69,14 @@ async def connect(
 ) -> Client:
     """`lazy`: connect on first use, so a service (the API) starts while Temporal is down
     and answers 503 until it is back. `keys`: default from the environment (codec.py);
-    raises CodecKeyError when there is none."""
+    raises CodecKeyError when there is none. Everything else: `connect_settings`."""
+    settings = connect_settings()
+    if address:
+        settings["target_host"] = address
+    if namespace:
+        settings["namespace"] = namespace
     return await Client.connect(
-        address or os.environ.get("TEMPORAL_ADDRESS", DEFAULT_ADDRESS),
-        namespace=namespace or os.environ.get("TEMPORAL_NAMESPACE", "default"),
+        **settings,
         data_converter=data_converter(keys or Keyring.from_env()),
         lazy=lazy,
         runtime=runtime,
