@@ -1,6 +1,6 @@
 """Records the workflow histories that tests/replay/test_replay.py replays.
 
-    .venv/bin/python -m tests.histories.record
+    .venv/bin/python -m tests.histories.record [SCENARIO ...]
 
 Runs a handful of representative leads on its own time-skipping test server, with a real
 worker (`worker.build_worker`, every message to an outbox in a temporary folder), and writes
@@ -8,7 +8,9 @@ each workflow's history to ``tests/histories/<scenario>-<workflow>.json``. The c
 the dealer are fixed and fake (example.nl, +31 6 112233xx).
 
 Re-record only after an intended change that is *patched* (`workflow.patched`), so that the
-histories recorded before it still replay; never to make an incompatible change pass.
+histories recorded before it still replay; never to make an incompatible change pass. Naming
+scenarios records only those and keeps every other history: that is how a new patched path
+gets its own history while the older ones keep proving that runs from before still replay.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import asyncio
 import contextlib
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -42,6 +44,7 @@ from activities.providers.outbox import OutboxProvider
 from activities.senders import Senders
 from client import register_search_attributes, start_lead
 from leads.config import Config, parse_config
+from leads.identity import opt_out_id
 from leads.models import (
     AutoReplied,
     Channel,
@@ -60,6 +63,7 @@ from leads.models import (
 from tests.conftest import TEST_SERVER, dealer_dict, eventually
 from worker import build_worker
 from workflows.lead_follow_up import LeadFollowUp
+from workflows.opt_out import OptOut
 from workflows.sales_task import Claim, SalesTask
 
 HERE = Path(__file__).resolve().parent
@@ -222,6 +226,7 @@ BUSY = {
 }
 COMPLETED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
 CONTINUED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+TERMINATED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED
 
 
 # --- the scenarios ------------------------------------------------------------------------
@@ -375,6 +380,41 @@ async def continue_as_new(rec: Recorder, config: Config) -> None:
     )
 
 
+async def after_erasure(rec: Recorder, config: Config) -> None:
+    """(f) A customer whose earlier lead was erased after they stopped SMS comes back: the
+    OptOut workflow the erasure left is read before touch 1, so the whole cadence is e-mail
+    though they prefer SMS."""
+    phone, e164 = "+31 6 11223399", "+31611223399"
+    dealer = config.dealers[0]
+    kept = await rec.client.start_workflow(
+        OptOut.run,
+        [Channel.SMS],
+        id=opt_out_id(dealer.id, dealer.webhook_secret, f"phone:{e164}"),
+        task_queue=config.temporal.task_queue,
+    )
+    await rec.settled(kept)
+    lead = fake_lead("Bram Bedacht", "bram.bedacht@example.nl", phone, preferred="sms")
+    handle = await rec.start(config, lead)
+    state = await rec.until(handle, lambda s: len(s.touches) == 1)
+    check(state.touches[0].channel is not Channel.SMS, f"touch 1 via {state.touches[0].channel}")
+    # Ended before time skips on: the test server times an idle workflow out after ten years.
+    await kept.terminate("recording done")
+    final = await rec.finish(handle)
+    check(Channel.SMS not in {t.channel for t in final.touches}, "an SMS was sent")
+    await rec.write("after-erasure-LeadFollowUp", handle, COMPLETED)
+    await rec.write("after-erasure-OptOut", kept, TERMINATED)
+
+
+SCENARIOS: dict[str, Callable[[Recorder, Config, Config], Awaitable[None]]] = {
+    "unreachable": lambda rec, config, limited: unreachable(rec, config),
+    "reply": lambda rec, config, limited: reply(rec, config),
+    "opt-out": lambda rec, config, limited: opt_out(rec, config),
+    "auto-reply": lambda rec, config, limited: auto_reply(rec, config),
+    "continue-as-new": lambda rec, config, limited: continue_as_new(rec, limited),
+    "after-erasure": lambda rec, config, limited: after_erasure(rec, config),
+}
+
+
 # --- running them ----------------------------------------------------------------------------
 
 
@@ -390,7 +430,7 @@ async def recording_server() -> AsyncIterator[WorkflowEnvironment]:
         await env.shutdown()
 
 
-async def record() -> list[Path]:
+async def record(names: list[str]) -> list[Path]:
     config = recording_config(TASK_QUEUE)
     limited = recording_config(LIMITED_QUEUE, history_limit=LOW_HISTORY_LIMIT)
     with tempfile.TemporaryDirectory(prefix="blanco-record-") as tmp:
@@ -402,24 +442,26 @@ async def record() -> list[Path]:
         ):
             rec = Recorder(env)
             try:
-                await unreachable(rec, config)
-                await reply(rec, config)
-                await opt_out(rec, config)
-                await auto_reply(rec, config)
-                await continue_as_new(rec, limited)
+                for name in names:
+                    await SCENARIOS[name](rec, config, limited)
             finally:
                 await rec.terminate_leftovers()  # while the workers still answer queries
     return rec.written
 
 
-def main() -> int:
-    written = asyncio.run(record())
-    for stale in sorted(set(HERE.glob("*.json")) - set(written)):
-        stale.unlink()  # a scenario renamed or dropped: its old history goes too
-        print(f"removed {stale.name}")
+def main(argv: list[str]) -> int:
+    unknown = sorted(set(argv) - set(SCENARIOS))
+    if unknown:
+        print(f"unknown scenarios {unknown}; known: {', '.join(SCENARIOS)}", file=sys.stderr)
+        return 2
+    written = asyncio.run(record(argv or list(SCENARIOS)))
+    if not argv:
+        for stale in sorted(set(HERE.glob("*.json")) - set(written)):
+            stale.unlink()  # a scenario renamed or dropped: its old history goes too
+            print(f"removed {stale.name}")
     print(f"{len(written)} histories written to {HERE}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

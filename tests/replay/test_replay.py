@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from leads.models import Lead, LeadState
     from worker import PASSTHROUGH
     from workflows.lead_follow_up import LeadFollowUp
+    from workflows.opt_out import OptOut
     from workflows.sales_task import SalesTask
 
 HISTORIES = Path(__file__).parent.parent / "histories"
@@ -81,11 +82,12 @@ def test_the_recorded_histories_are_there() -> None:
     assert len(names) >= 5, names
     assert "reply-SalesTask.json" in names
     assert "continue-as-new-LeadFollowUp.json" in names
+    assert "after-erasure-LeadFollowUp.json" in names  # the opt-out-registry patch's path
 
 
 async def test_recorded_history_replays(history_file: Path) -> None:
     history = load(history_file)
-    result = await replayer(LeadFollowUp, SalesTask).replay_workflow(history)
+    result = await replayer(LeadFollowUp, SalesTask, OptOut).replay_workflow(history)
     assert result.replay_failure is None
 
 
