@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+import structlog
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
@@ -35,6 +36,18 @@ TEST_CODEC_KEY = "dGVzdC1rZXktZm9yLWJsYW5jby1wYXlsb2Fkcy0zMmI="
 os.environ["BLANCO_CODEC_KEY"] = TEST_CODEC_KEY
 os.environ.pop("BLANCO_CODEC_OLD_KEYS", None)
 TEST_CONVERTER = data_converter(Keyring(parse_key(TEST_CODEC_KEY)))
+
+# structlog's default prints to sys.stdout, which pytest swaps for a file it rewinds between
+# tests: a worker or uvicorn thread printing while it does can crash the interpreter. Through
+# the standard library the lines go to pytest's log capture instead (in memory, locked).
+structlog.configure(
+    processors=[
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.JSONRenderer(),
+    ],
+    logger_factory=structlog.stdlib.LoggerFactory(),
+)
 
 BIN = Path(sys.executable).parent
 TEST_SERVER = BIN / "temporal-test-server"
