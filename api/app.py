@@ -13,6 +13,7 @@ from temporalio.client import Client
 
 from api import codec_routes, errors, intake, openapi, salespeople, unsubscribe
 from api import inbound as inbound_routes
+from api.access_log import AccessLog, route_templates
 from api.deps import InboundSecrets
 from api.engine import Engine
 from client import connect
@@ -61,6 +62,10 @@ def create_app(
     if client is not None:
         app.state.engine = Engine(client, config)
     errors.install(app)
+    # Outermost (added last): one line per request, its context bound for the lines inside.
+    app.add_middleware(
+        AccessLog, templates=lambda: route_templates(app), dealer_ids=config.dealer_ids
+    )
     app.include_router(intake.router)
     app.include_router(inbound_routes.router)
     app.include_router(unsubscribe.router)
