@@ -27,7 +27,7 @@ from activities.sending import SendingActivities
 from client import connect, register_search_attributes, search_attribute_registrations
 from codec import CodecKeyError
 from leads.config import Config, ConfigError, load_config
-from logs import configure_logging
+from logs import ActivityLogContext, configure_logging, core_logging
 from workflows.lead_follow_up import LeadFollowUp
 from workflows.opt_out import OptOut
 from workflows.sales_task import SalesTask
@@ -58,7 +58,12 @@ def metrics_runtime(bind_address: str) -> Runtime:
     """The SDK's own metrics (task latencies, slots, polls, failures) on a Prometheus
     endpoint. Their labels are namespaces, task queues and workflow/activity types: never
     personal data."""
-    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=bind_address)))
+    return Runtime(
+        telemetry=TelemetryConfig(
+            metrics=PrometheusConfig(bind_address=bind_address),
+            logging=core_logging(),  # the SDK core's warnings as our JSON lines
+        )
+    )
 
 
 def build_worker(
@@ -81,6 +86,7 @@ def build_worker(
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
         ),
+        interceptors=[ActivityLogContext(config.dealer_ids)],
     )
 
 
@@ -96,12 +102,12 @@ async def ensure_search_attributes(client: Client) -> None:
 
 
 async def main() -> int:
-    configure_logging()
     try:
         config = load_config()
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2
+    configure_logging(dealer_ids=config.dealer_ids)
     metrics = os.environ.get("BLANCO_WORKER_METRICS", DEFAULT_METRICS)
     try:
         client = await connect(runtime=metrics_runtime(metrics))

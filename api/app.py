@@ -15,6 +15,7 @@ from activities.providers.outbox import OutboxProvider
 from activities.senders import outbox_from_env
 from api import codec_routes, errors, intake, openapi, salespeople, unsubscribe
 from api import inbound as inbound_routes
+from api.access_log import AccessLog, route_templates
 from api.deps import InboundSecrets
 from api.engine import Engine
 from client import connect
@@ -66,6 +67,10 @@ def create_app(
     if client is not None:
         app.state.engine = Engine(client, config)
     errors.install(app)
+    # Outermost (added last): one line per request, its context bound for the lines inside.
+    app.add_middleware(
+        AccessLog, templates=lambda: route_templates(app), dealer_ids=config.dealer_ids
+    )
     app.include_router(intake.router)
     app.include_router(inbound_routes.router)
     app.include_router(unsubscribe.router)

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
 
+import structlog
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.client import (
@@ -46,6 +47,7 @@ from workflows.opt_out import OptOut
 from workflows.sales_task import MEMO_KEY, Claim, SalesTask
 
 T = TypeVar("T")
+log = structlog.get_logger("api")
 
 RPC_TIMEOUT = timedelta(seconds=5)
 # The whole of one call, its retries included (an update waits for a worker to run it).
@@ -110,12 +112,14 @@ class Engine:
     async def start(
         self, dealer: Dealer, lead: Lead, reply: CustomerReplied | None = None
     ) -> IntakeResult:
-        return await guarded(
+        result = await guarded(
             start_lead(
                 self.client, self.config, dealer, lead, rpc_timeout=RPC_TIMEOUT, reply=reply
             ),
             "start lead",
         )
+        log.info("lead_accepted", lead_id=result.lead_id, duplicate=result.duplicate)
+        return result
 
     async def signal(self, lead_id: str, signal: Callable[..., Any], arg: Any) -> bool:
         """Signal a running lead; False when it does not exist or has closed."""
@@ -124,6 +128,7 @@ class Engine:
             await guarded(handle.signal(signal, arg, rpc_timeout=RPC_TIMEOUT), "signal lead")
         except NotRunning:
             return False
+        log.info("lead_signalled", lead_id=lead_id, signal=getattr(signal, "__name__", "?"))
         return True
 
     async def update(self, lead_id: str, update: Any, arg: Any) -> LeadState:

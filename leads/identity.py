@@ -134,6 +134,12 @@ def task_id(lead: str, number: int) -> str:
     return f"task-{lead}-{number}"
 
 
+def task_lead(task: str) -> str | None:
+    """The lead id inside a task id (`task-<lead id>-<n>`), when it is one."""
+    lead, _, number = task.removeprefix("task-").rpartition("-")
+    return lead if task.startswith("task-") and lead and number.isdecimal() else None
+
+
 def reply_address(secret: str, lead: str, domain: str) -> str:
     """`reply+<token>@domain`: routes an e-mail reply to its lead without personal data."""
     key = lead.rsplit("-", 1)[-1]

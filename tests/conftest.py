@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+import structlog
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
@@ -40,6 +41,18 @@ TEST_CONVERTER = data_converter(Keyring(parse_key(TEST_CODEC_KEY)))
 # An app or worker built without an explicit outbox must never write or erase the
 # developer's own `.data/outbox.jsonl`.
 os.environ["BLANCO_OUTBOX"] = os.path.join(tempfile.mkdtemp(prefix="blanco-tests-"), "outbox.jsonl")
+
+# structlog's default prints to sys.stdout, which pytest swaps for a file it rewinds between
+# tests: a worker or uvicorn thread printing while it does can crash the interpreter. Through
+# the standard library the lines go to pytest's log capture instead (in memory, locked).
+structlog.configure(
+    processors=[
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.JSONRenderer(),
+    ],
+    logger_factory=structlog.stdlib.LoggerFactory(),
+)
 
 BIN = Path(sys.executable).parent
 TEST_SERVER = BIN / "temporal-test-server"

@@ -75,6 +75,12 @@ def _refuse(reason: str | None) -> None:
         raise ApplicationError(reason, type="Refused", non_retryable=True)
 
 
+def _log(c: Conversation, event: str, **fields: object) -> None:
+    """A line for operators, through the workflow logger (silent while replaying): ids,
+    statuses and channels, never the customer's data."""
+    workflow.logger.info(event, extra={"lead_id": c.lead_id, "dealer": c.plan.dealer_id, **fields})
+
+
 @workflow.defn(name="LeadFollowUp")
 class LeadFollowUp:
     @workflow.init
@@ -105,16 +111,19 @@ class LeadFollowUp:
                 start_to_close_timeout=LOAD_TIMEOUT,
             )
             self._c = Conversation.start(workflow.info().workflow_id, lead, plan, workflow.now())
+            _log(self._c, "lead_started", channels=self._c.usable())
         c = self._c
         while not c.status.final:
             if self._history_is_long(c):
                 await workflow.wait_condition(workflow.all_handlers_finished)
+                _log(c, "lead_continued_as_new")
                 workflow.continue_as_new(args=[lead, c])
             await self._step(c)
         await self._close_task(c, f"lead {c.status.value}")
         self._next_at = None
         self._publish(c)
         await workflow.wait_condition(workflow.all_handlers_finished)
+        _log(c, "lead_closed", status=c.status.value, touches=len(c.touches))
         return c.state(None)
 
     def _history_is_long(self, c: Conversation) -> bool:
@@ -202,6 +211,8 @@ class LeadFollowUp:
             reason = (
                 cause.message if isinstance(cause, ApplicationError) else "not delivered in time"
             )
+            failure = cause.type if isinstance(cause, ApplicationError) else "timeout"
+            _log(c, "touch_failed", touch=step.number, channel=step.channel, failure=failure)
             if isinstance(cause, ApplicationError) and cause.type == PERMANENT:
                 # The same touch goes out again at once on the next usable channel.
                 c.delivery_failed(workflow.now(), step.channel, reason, permanent=True)
@@ -217,6 +228,7 @@ class LeadFollowUp:
             )
             return
         c.record_touch(Touch(number=step.number, channel=step.channel, at=now, template=template))
+        _log(c, "touch_recorded", touch=step.number, channel=step.channel, template=template)
 
     def _send_request(self, c: Conversation, step: TouchDue) -> SendRequest:
         assert step.channel is not None
@@ -246,6 +258,7 @@ class LeadFollowUp:
         c.open_task_id, c.open_task_kind = tid, kind
         self._starting.add(tid)
         c.note(workflow.now(), f"task_opened_{kind.value}", detail=tid)
+        _log(c, "task_opened", task_id=tid, kind=kind.value)
         vehicle = c.lead.vehicle.label() if c.lead.vehicle else "no vehicle named"
         label = kind.value.replace("_", " ").capitalize()
         blind = f"{label} · {c.lead.kind.value.replace('_', ' ')} · {vehicle}"
@@ -387,6 +400,7 @@ class LeadFollowUp:
         if not c.first_time(reply.event_id):
             return
         needs_human = c.replied(workflow.now(), reply.channel, reply.text)
+        _log(c, "customer_replied", channel=reply.channel, status=c.status.value)
         self._changed = True
         if not needs_human:
             return
@@ -431,6 +445,7 @@ class LeadFollowUp:
         c = await self._ready()
         if c.first_time(opt_out.event_id):
             c.opt_out(workflow.now(), opt_out.channel)
+            _log(c, "opted_out", channel=opt_out.channel, status=c.status.value)
             self._changed = True
 
     @workflow.signal
@@ -479,6 +494,7 @@ class LeadFollowUp:
         c = await self._ready()
         _refuse(c.refuse_outcome(request))
         c.record_outcome(workflow.now(), request)
+        _log(c, "outcome_recorded", outcome=request.outcome.value, status=c.status.value)
         self._changed = True
         await self._close_task(c, f"outcome {request.outcome.value}")
         return self.state()

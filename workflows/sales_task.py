@@ -78,6 +78,7 @@ class SalesTask:
         )
         workflow.set_current_details(f"open: {task.summary}")
         self._publish()
+        self._log("task_started", kind=task.kind.value)
         start = max(workflow.now(), task.due_at or workflow.now())
         if await self._wait_unclaimed_until(start, f"call slot {start:%a %H:%M}"):
             await self._alert("open")
@@ -114,6 +115,7 @@ class SalesTask:
             self._escalated = True
         if stage in ("remind", "escalate"):
             self._publish()
+        self._log("task_alert", stage=stage)
         await workflow.execute_activity_method(
             AlertActivities.alert_salespeople,
             AlertRequest(
@@ -128,6 +130,12 @@ class SalesTask:
             retry_policy=ALERT_RETRY,
             summary=f"alert salespeople: {stage}",
         )
+
+    def _log(self, event: str, **fields: object) -> None:
+        """A line for operators (silent while replaying): ids and statuses only."""
+        task = self._task
+        extra = {"lead_id": task.lead_id, "dealer": task.dealer_id, "task_id": task.task_id}
+        workflow.logger.info(event, extra={**extra, **fields})
 
     def _summary(self) -> str:
         return self._task.summary_claimed if self._assigned_to else self._task.summary
@@ -159,6 +167,7 @@ class SalesTask:
         )
         workflow.set_current_details(f"claimed by {claim.salesperson_id}: {self._summary()}")
         self._publish()
+        self._log("task_claimed", salesperson=claim.salesperson_id)
         return self._state()
 
     @claim.validator
@@ -174,6 +183,7 @@ class SalesTask:
         workflow.upsert_search_attributes([sa.TASK_STATUS.value_set(TaskStatus.DONE.value)])
         workflow.set_current_details(f"done: {progress.what}")
         self._publish()
+        self._log("task_done", what=progress.what)
 
     @workflow.signal
     async def customer_replied(self) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import logging
 import re
 from typing import Any
 
@@ -25,10 +24,6 @@ DEFAULT_HOST = "https://api.sendgrid.com"
 REASON_LIMIT = 120  # DeliveryFailed.reason holds 200 characters
 _ADDRESS = re.compile(r"\S+@\S+")
 _NUMBER = re.compile(r"\+?\d[\d ()./-]{5,}\d")
-
-# python_http_client logs every request body at DEBUG: addresses and message text. A worker run
-# with DEBUG logging must not write them out, so its logger stays at INFO.
-logging.getLogger("python_http_client.client").setLevel(logging.INFO)
 
 
 class SendGridUnavailable(Exception):
