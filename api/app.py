@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from temporalio.client import Client
 
-from api import codec_routes, errors, intake, openapi, salespeople, unsubscribe
+from api import codec_routes, errors, intake, metrics, openapi, salespeople, unsubscribe
 from api import inbound as inbound_routes
 from api.deps import InboundSecrets
 from api.engine import Engine
@@ -61,6 +61,7 @@ def create_app(
     if client is not None:
         app.state.engine = Engine(client, config)
     errors.install(app)
+    metrics.install(app)  # after the other middleware: it times and counts all of it
     app.include_router(intake.router)
     app.include_router(inbound_routes.router)
     app.include_router(unsubscribe.router)

@@ -1,5 +1,5 @@
 """What every route may ask for: the configuration, the engine (Temporal), the webhook
-secrets from the environment, and the dealer named in the URL."""
+secrets from the environment, the dealer named in the URL, and the app's metrics."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from fastapi import Depends, Path, Request
 
 from api.engine import Engine
 from api.errors import ApiError
+from api.metrics import ApiMetrics
 from leads.config import Config, Dealer
 
 
@@ -47,6 +48,11 @@ def secrets(request: Request) -> InboundSecrets:
     return found
 
 
+def metrics(request: Request) -> ApiMetrics:
+    found: ApiMetrics = request.app.state.metrics
+    return found
+
+
 def dealer(
     dealer_id: Annotated[str, Path(max_length=64, description="the dealer's id")],
     settings: Annotated[Config, Depends(config)],
@@ -61,3 +67,4 @@ EngineDep = Annotated[Engine, Depends(engine)]
 ConfigDep = Annotated[Config, Depends(config)]
 SecretsDep = Annotated[InboundSecrets, Depends(secrets)]
 DealerDep = Annotated[Dealer, Depends(dealer)]
+MetricsDep = Annotated[ApiMetrics, Depends(metrics)]
