@@ -29,6 +29,7 @@ from codec import CodecKeyError
 from leads.config import Config, ConfigError, load_config
 from logs import configure_logging
 from workflows.lead_follow_up import LeadFollowUp
+from workflows.metrics import FIRST_RESPONSE, FIRST_RESPONSE_BUCKETS
 from workflows.sales_task import SalesTask
 
 log = structlog.get_logger("worker")
@@ -54,10 +55,16 @@ DEFAULT_METRICS = "0.0.0.0:9464"  # Prometheus: the SDK's worker metrics; also t
 
 
 def metrics_runtime(bind_address: str) -> Runtime:
-    """The SDK's own metrics (task latencies, slots, polls, failures) on a Prometheus
-    endpoint. Their labels are namespaces, task queues and workflow/activity types: never
-    personal data."""
-    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=bind_address)))
+    """The SDK's own metrics (task latencies, slots, polls, failures) and Blanco's business
+    series (workflows/metrics.py, the send activity) on a Prometheus endpoint. Their labels
+    are namespaces, task queues, workflow/activity types, dealer ids, channels, lead kinds and
+    outcomes: never personal data. Blanco's names carry their `_total` / `_seconds` already,
+    so the runtime adds no suffixes (which would also rename the SDK's series)."""
+    prometheus = PrometheusConfig(
+        bind_address=bind_address,
+        histogram_bucket_overrides={FIRST_RESPONSE: FIRST_RESPONSE_BUCKETS},
+    )
+    return Runtime(telemetry=TelemetryConfig(metrics=prometheus))
 
 
 def build_worker(

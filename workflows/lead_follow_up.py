@@ -41,10 +41,12 @@ with workflow.unsafe.imports_passed_through():
         LogCall,
         OptedIn,
         OptedOut,
+        Outcome,
         RecordOutcome,
         TaskKind,
         Touch,
     )
+    from workflows import metrics
     from workflows import search_attributes as sa
     from workflows.sales_task import Progress, SalesTask, TaskInput
 
@@ -148,6 +150,7 @@ class LeadFollowUp:
             return
         if isinstance(step, CadenceDone):
             c.become_unreachable(now)
+            metrics.outcome(c, Outcome.UNREACHABLE.value)
             return
         await self._touch(c, step)
 
@@ -214,6 +217,7 @@ class LeadFollowUp:
                 )
             )
             return
+        metrics.message_sent(c, step.channel)
         c.record_touch(Touch(number=step.number, channel=step.channel, at=now, template=template))
 
     def _send_request(self, c: Conversation, step: TouchDue) -> SendRequest:
@@ -375,6 +379,7 @@ class LeadFollowUp:
         c = await self._ready()
         if not c.first_time(reply.event_id):
             return
+        metrics.replied(c, reply.channel)
         needs_human = c.replied(workflow.now(), reply.channel, reply.text)
         self._changed = True
         if not needs_human:
@@ -419,7 +424,9 @@ class LeadFollowUp:
     async def opted_out(self, opt_out: OptedOut) -> None:
         c = await self._ready()
         if c.first_time(opt_out.event_id):
+            was = c.status
             c.opt_out(workflow.now(), opt_out.channel)
+            metrics.opted_out(c, opt_out.channel, was)
             self._changed = True
 
     @workflow.signal
@@ -468,6 +475,7 @@ class LeadFollowUp:
         c = await self._ready()
         _refuse(c.refuse_outcome(request))
         c.record_outcome(workflow.now(), request)
+        metrics.outcome(c, request.outcome.value)
         self._changed = True
         await self._close_task(c, f"outcome {request.outcome.value}")
         return self.state()
