@@ -51,7 +51,7 @@ PASSTHROUGH = (
 )
 
 
-DEFAULT_METRICS = "0.0.0.0:9464"  # Prometheus: the SDK's worker metrics; also the probes' target
+DEFAULT_METRICS = "0.0.0.0:9464"  # Prometheus: the SDK's and Blanco's series; the probes' target
 
 
 def metrics_runtime(bind_address: str) -> Runtime:
