@@ -41,7 +41,6 @@ with workflow.unsafe.imports_passed_through():
         LogCall,
         OptedIn,
         OptedOut,
-        Outcome,
         RecordOutcome,
         TaskKind,
         Touch,
@@ -150,7 +149,7 @@ class LeadFollowUp:
             return
         if isinstance(step, CadenceDone):
             c.become_unreachable(now)
-            metrics.outcome(c, Outcome.UNREACHABLE.value)
+            metrics.outcome(c, c.status.value)
             return
         await self._touch(c, step)
 
