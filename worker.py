@@ -29,6 +29,7 @@ from codec import CodecKeyError
 from leads.config import Config, ConfigError, load_config
 from logs import ActivityLogContext, configure_logging, core_logging
 from workflows.lead_follow_up import LeadFollowUp
+from workflows.metrics import FIRST_RESPONSE, FIRST_RESPONSE_BUCKETS
 from workflows.opt_out import OptOut
 from workflows.sales_task import SalesTask
 
@@ -51,16 +52,22 @@ PASSTHROUGH = (
 )
 
 
-DEFAULT_METRICS = "0.0.0.0:9464"  # Prometheus: the SDK's worker metrics; also the probes' target
+DEFAULT_METRICS = "0.0.0.0:9464"  # Prometheus: the SDK's and Blanco's series; the probes' target
 
 
 def metrics_runtime(bind_address: str) -> Runtime:
-    """The SDK's own metrics (task latencies, slots, polls, failures) on a Prometheus
-    endpoint. Their labels are namespaces, task queues and workflow/activity types: never
-    personal data."""
+    """The SDK's own metrics (task latencies, slots, polls, failures) and Blanco's business
+    series (workflows/metrics.py, the send activity) on a Prometheus endpoint. Their labels
+    are namespaces, task queues, workflow/activity types, dealer ids, channels, lead kinds and
+    outcomes: never personal data. Blanco's names carry their `_total` / `_seconds` already,
+    so the runtime adds no suffixes (which would also rename the SDK's series)."""
+    prometheus = PrometheusConfig(
+        bind_address=bind_address,
+        histogram_bucket_overrides={FIRST_RESPONSE: FIRST_RESPONSE_BUCKETS},
+    )
     return Runtime(
         telemetry=TelemetryConfig(
-            metrics=PrometheusConfig(bind_address=bind_address),
+            metrics=prometheus,
             logging=core_logging(),  # the SDK core's warnings as our JSON lines
         )
     )

@@ -24,6 +24,9 @@ from leads.models import Channel, LeadKind, Locale, Strict
 
 PERMANENT = "PermanentDelivery"
 REJECTED = "ProviderRejected"
+# On the worker's Prometheus endpoint, through the SDK's activity meter (which adds namespace,
+# task_queue and activity_type): a message a provider accepted, by dealer and channel.
+TOUCHES_SENT = "blanco_touches_sent_total"
 
 log = structlog.get_logger(__name__)
 
@@ -136,6 +139,9 @@ class SendingActivities:
         except ProviderRejected as error:
             log.warning("send_rejected", touch_key=message.touch_key, reason=str(error))
             raise ApplicationError(str(error), type=REJECTED, non_retryable=True) from None
+        activity.metric_meter().create_counter(
+            TOUCHES_SENT, "Messages a provider accepted, by dealer and channel."
+        ).add(1, {"dealer": request.dealer_id, "channel": request.channel.value})
         provider_name = type(provider).__name__
         log.info("touch_sent", touch_key=message.touch_key, provider=provider_name)
         return SendResult(provider=provider_name, message_id=message_id)

@@ -13,7 +13,7 @@ from temporalio.client import Client
 
 from activities.providers.outbox import OutboxProvider
 from activities.senders import outbox_from_env
-from api import codec_routes, errors, intake, openapi, salespeople, unsubscribe
+from api import codec_routes, errors, intake, metrics, openapi, salespeople, unsubscribe
 from api import inbound as inbound_routes
 from api.access_log import AccessLog, route_templates
 from api.deps import InboundSecrets
@@ -67,6 +67,7 @@ def create_app(
     if client is not None:
         app.state.engine = Engine(client, config)
     errors.install(app)
+    metrics.install(app)  # after the other middleware: it times and counts all of it
     # Outermost (added last): one line per request, its context bound for the lines inside.
     app.add_middleware(
         AccessLog, templates=lambda: route_templates(app), dealer_ids=config.dealer_ids

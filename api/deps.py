@@ -1,5 +1,5 @@
 """What every route may ask for: the configuration, the engine (Temporal), the webhook
-secrets from the environment, and the dealer named in the URL."""
+secrets from the environment, the dealer named in the URL, and the app's metrics."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from fastapi import Depends, Path, Request
 from activities.providers.outbox import OutboxProvider
 from api.engine import Engine
 from api.errors import ApiError
+from api.metrics import ApiMetrics
 from leads.config import Config, Dealer
 
 
@@ -53,6 +54,11 @@ def outbox(request: Request) -> OutboxProvider:
     return found
 
 
+def metrics(request: Request) -> ApiMetrics:
+    found: ApiMetrics = request.app.state.metrics
+    return found
+
+
 def dealer(
     dealer_id: Annotated[str, Path(max_length=64, description="the dealer's id")],
     settings: Annotated[Config, Depends(config)],
@@ -68,3 +74,4 @@ ConfigDep = Annotated[Config, Depends(config)]
 SecretsDep = Annotated[InboundSecrets, Depends(secrets)]
 DealerDep = Annotated[Dealer, Depends(dealer)]
 OutboxDep = Annotated[OutboxProvider, Depends(outbox)]
+MetricsDep = Annotated[ApiMetrics, Depends(metrics)]

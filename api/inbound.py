@@ -29,9 +29,10 @@ from api.bodies import (
     read_form,
     text_fields,
 )
-from api.deps import ConfigDep, EngineDep, SecretsDep
+from api.deps import ConfigDep, EngineDep, MetricsDep, SecretsDep
 from api.engine import Engine
 from api.errors import ApiError
+from api.metrics import ApiMetrics
 from api.openapi import ERRORS, form_schema
 from api.signatures import verify_basic_auth, verify_sendgrid_event, verify_twilio
 from leads.config import Config, Dealer
@@ -101,6 +102,7 @@ def dealer_for_number(config: Config, to: str) -> Dealer | None:
 
 async def reply_or_new_lead(
     engine: Engine,
+    metrics: ApiMetrics,
     dealer: Dealer,
     keys: list[str],
     reply: CustomerReplied,
@@ -110,12 +112,14 @@ async def reply_or_new_lead(
     """Rule 6: a reply reaches the customer's running conversation. When none runs, the
     message is never dropped: from a customer the dealer had a conversation with (that has
     ended), it starts a new one already engaged — a reply task, no automatic cadence; from
-    someone new it is a lead of its own (rule 1)."""
+    someone new it is a lead of its own (rule 1). Either counts as a lead accepted through
+    the reply's channel."""
     lead_id = await engine.deliver(dealer, keys, LeadFollowUp.customer_replied, reply, first=direct)
     if lead_id is not None:
         return Received(status="delivered", lead_id=lead_id)
     returning = direct is not None or await engine.known(dealer, keys)
     started = await engine.start(dealer, new_lead, reply=reply if returning else None)
+    metrics.lead_accepted(dealer.id, reply.channel.value, new_lead.kind, started)
     return Received(status="new_lead", lead_id=started.lead_id)
 
 
@@ -155,7 +159,9 @@ TwilioParams = Annotated[dict[str, str], Depends(twilio_params)]
     openapi_extra=form_schema(TWILIO_FIELDS),
     summary="Twilio inbound SMS / WhatsApp",
 )
-async def twilio_message(params: TwilioParams, config: ConfigDep, engine: EngineDep) -> Response:
+async def twilio_message(
+    params: TwilioParams, config: ConfigDep, engine: EngineDep, metrics: MetricsDep
+) -> Response:
     dealer = dealer_for_number(config, params.get("To", ""))
     if dealer is None:
         raise ApiError(404, "unknown_number", "the To number belongs to no configured dealer")
@@ -178,6 +184,7 @@ async def twilio_message(params: TwilioParams, config: ConfigDep, engine: Engine
         now = datetime.now(UTC)
         await reply_or_new_lead(
             engine,
+            metrics,
             dealer,
             keys,
             CustomerReplied(channel=channel, text=text, received_at=now, event_id=event_id),
@@ -275,6 +282,7 @@ async def sendgrid_parse(
     config: ConfigDep,
     secrets: SecretsDep,
     engine: EngineDep,
+    metrics: MetricsDep,
     authorization: Annotated[str | None, Header(max_length=1000)] = None,
 ) -> Received:
     verify_basic_auth(secrets.sendgrid_parse_basic_auth, authorization)
@@ -309,6 +317,7 @@ async def sendgrid_parse(
     now = datetime.now(UTC)
     return await reply_or_new_lead(
         engine,
+        metrics,
         dealer,
         keys,
         CustomerReplied(channel=Channel.EMAIL, text=text, received_at=now, event_id=event_id),

@@ -12,8 +12,9 @@ from fastapi import APIRouter, Depends, Header, Request
 from pydantic import BaseModel, Field, StringConstraints, ValidationError, model_validator
 
 from api.bodies import INTAKE_LIMIT, read_body
-from api.deps import DealerDep, EngineDep
+from api.deps import DealerDep, EngineDep, MetricsDep
 from api.errors import ApiError, invalid
+from api.metrics import ADF, JSON
 from api.openapi import ERRORS, body_schema
 from api.signatures import verify_standard_webhook
 from leads.adf import AdfError, parse_adf
@@ -87,7 +88,9 @@ SignedBody = Annotated[bytes, Depends(signed_body)]
     openapi_extra=body_schema("application/json", "Lead"),
     summary="Deliver a lead (JSON)",
 )
-async def intake_json(body: SignedBody, dealer: DealerDep, engine: EngineDep) -> IntakeResult:
+async def intake_json(
+    body: SignedBody, dealer: DealerDep, engine: EngineDep, metrics: MetricsDep
+) -> IntakeResult:
     try:
         data = json.loads(body)
     except (ValueError, RecursionError) as error:  # RecursionError: absurdly deep nesting
@@ -98,7 +101,9 @@ async def intake_json(body: SignedBody, dealer: DealerDep, engine: EngineDep) ->
         raise invalid(error, "lead") from None
     if lead.dealer_id not in (None, dealer.id):
         raise ApiError(422, "invalid_lead", "dealer_id: does not match the dealer in the URL")
-    return await engine.start(dealer, lead)
+    result = await engine.start(dealer, lead)
+    metrics.lead_accepted(dealer.id, JSON, lead.kind, result)
+    return result
 
 
 @router.post(
@@ -109,12 +114,17 @@ async def intake_json(body: SignedBody, dealer: DealerDep, engine: EngineDep) ->
     openapi_extra=body_schema("application/xml", None),
     summary="Deliver a lead (ADF 1.0 XML, also inside an e-mail body)",
 )
-async def intake_adf(body: SignedBody, dealer: DealerDep, engine: EngineDep) -> AdfIntakeResult:
+async def intake_adf(
+    body: SignedBody, dealer: DealerDep, engine: EngineDep, metrics: MetricsDep
+) -> AdfIntakeResult:
     try:
         leads = parse_adf(body)
     except AdfError as error:
         raise ApiError(422, "invalid_adf", str(error)) from None
-    results = [await engine.start(dealer, lead) for lead in leads]
+    results = []
+    for lead in leads:
+        results.append(await engine.start(dealer, lead))
+        metrics.lead_accepted(dealer.id, ADF, lead.kind, results[-1])
     return AdfIntakeResult(
         lead_id=results[0].lead_id, duplicate=results[0].duplicate, leads=results
     )

@@ -45,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         TaskKind,
         Touch,
     )
+    from workflows import metrics
     from workflows import search_attributes as sa
     from workflows.sales_task import Progress, SalesTask, TaskInput
 
@@ -159,6 +160,7 @@ class LeadFollowUp:
             return
         if isinstance(step, CadenceDone):
             c.become_unreachable(now)
+            metrics.outcome(c, c.status.value)
             return
         await self._touch(c, step)
 
@@ -227,6 +229,7 @@ class LeadFollowUp:
                 )
             )
             return
+        metrics.message_sent(c, step.channel)
         c.record_touch(Touch(number=step.number, channel=step.channel, at=now, template=template))
         _log(c, "touch_recorded", touch=step.number, channel=step.channel, template=template)
 
@@ -399,6 +402,7 @@ class LeadFollowUp:
         c = await self._ready()
         if not c.first_time(reply.event_id):
             return
+        metrics.replied(c, reply.channel)
         needs_human = c.replied(workflow.now(), reply.channel, reply.text)
         _log(c, "customer_replied", channel=reply.channel, status=c.status.value)
         self._changed = True
@@ -444,8 +448,10 @@ class LeadFollowUp:
     async def opted_out(self, opt_out: OptedOut) -> None:
         c = await self._ready()
         if c.first_time(opt_out.event_id):
+            was = c.status
             c.opt_out(workflow.now(), opt_out.channel)
             _log(c, "opted_out", channel=opt_out.channel, status=c.status.value)
+            metrics.opted_out(c, opt_out.channel, was)
             self._changed = True
 
     @workflow.signal
@@ -495,6 +501,7 @@ class LeadFollowUp:
         _refuse(c.refuse_outcome(request))
         c.record_outcome(workflow.now(), request)
         _log(c, "outcome_recorded", outcome=request.outcome.value, status=c.status.value)
+        metrics.outcome(c, request.outcome.value)
         self._changed = True
         await self._close_task(c, f"outcome {request.outcome.value}")
         return self.state()

@@ -20,7 +20,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from standardwebhooks.webhooks import Webhook
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from twilio.request_validator import RequestValidator
@@ -196,7 +196,18 @@ class Api:
         return result
 
     async def state_when(self, lead_id: str, accept: Any, deadline: float = 10) -> LeadState:
-        return await eventually(lambda: self.state(lead_id), accept, deadline=deadline)
+        """Poll the lead's state. A run that is still starting (its dealer plan loading, as
+        when a reply has just started a new one) has no state yet: asked again."""
+
+        async def probe() -> LeadState | None:
+            try:
+                return await self.state(lead_id)
+            except WorkflowQueryFailedError:
+                return None
+
+        found = await eventually(probe, lambda s: s is not None and accept(s), deadline=deadline)
+        assert found is not None
+        return found
 
     async def exists(self, workflow_id: str) -> bool:
         try:

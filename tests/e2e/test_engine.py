@@ -22,6 +22,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from tests.conftest import DEV_SERVER, eventually
+from tests.prometheus import samples, value
 
 ROOT = Path(__file__).resolve().parents[2]
 OPERATOR = "e2e-operator-token"
@@ -256,19 +257,26 @@ async def test_starter_reads_adf_with_several_prospects(stack: Stack) -> None:
     assert {line["lead_id"] for line in lines} == {r["lead_id"] for r in results}
 
 
-async def test_the_worker_serves_the_sdks_prometheus_metrics(stack: Stack, tmp_path: Path) -> None:
+async def test_the_worker_and_the_api_serve_prometheus_metrics(
+    stack: Stack, tmp_path: Path
+) -> None:
     stack.starter(
         {**LEAD, "external_id": "mp-metrics", "customer": {"email": "m@example.nl"}}, tmp_path
     )
 
-    async def scrape() -> str:
+    async def scrape(url: str) -> str:
         async with httpx.AsyncClient() as http:
-            return (await http.get(stack.worker_metrics, timeout=5)).text
+            return (await http.get(url, timeout=5)).text
 
     text = await eventually(
-        scrape,
-        lambda t: "temporal_workflow_completed" in t or "temporal_activity_execution_latency" in t,
+        lambda: scrape(stack.worker_metrics),
+        lambda t: "blanco_first_response_seconds_bucket{" in t,
         deadline=20,
     )
     assert "temporal_request" in text and 'task_queue="' in text
-    assert "m@example.nl" not in text
+    sent = value(samples(text), "blanco_touches_sent_total", dealer="autohuis-west")
+    assert sent >= 1 and "m@example.nl" not in text
+
+    # The API process: its requests so far (the start-up's health checks among them).
+    api = samples(await scrape(f"{stack.api}/metrics"))
+    assert value(api, "blanco_http_requests_total", route="/healthz", status="200") >= 1
