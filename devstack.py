@@ -101,15 +101,17 @@ def wait_for_server(temporal: Path, address: str, deadline: float = STARTUP_SECO
     raise RuntimeError(f"the Temporal dev server did not answer on {address}")
 
 
-def stop(processes: list[subprocess.Popen[bytes]]) -> None:
-    """Newest first: the worker finishes its tasks before the server goes away."""
+def stop(processes: list[subprocess.Popen[bytes]], timeout: float = 15) -> None:
+    """Newest first: the worker finishes its tasks before the server goes away. SIGINT, as
+    Ctrl-C would; killed when it does not end in time. (The tests stop theirs the same way.)"""
     for process in reversed(processes):
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
 
 
 def main() -> int:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from devstack import stop
 from tests.conftest import DEV_SERVER, eventually
 from tests.prometheus import samples, value
 
@@ -139,12 +139,7 @@ def stack(dev_env: WorkflowEnvironment, tmp_path: Path) -> Iterator[Stack]:
         wait_for_http(f"{base}/healthz")
         yield Stack(address, env, tmp_path / "outbox.jsonl", base)
     finally:
-        for process in (api, worker):
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop([worker, api])
 
 
 LEAD = {

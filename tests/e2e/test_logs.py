@@ -19,7 +19,6 @@ import asyncio
 import hashlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import uuid
@@ -33,6 +32,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 from twilio.request_validator import RequestValidator
 
+from devstack import stop
 from tests.api.conftest import signed
 from tests.api.served import unused_port
 from tests.conftest import eventually
@@ -159,16 +159,6 @@ def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[b
         )
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 @pytest.fixture
 def stack(
     dev_env: WorkflowEnvironment,
@@ -205,8 +195,7 @@ def stack(
     try:
         yield stack
     finally:
-        for process in (server, worker):
-            stop(process)
+        stop([worker, server])
 
 
 @pytest.fixture
