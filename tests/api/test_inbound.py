@@ -34,6 +34,9 @@ async def started(api: Api, **overrides: Any) -> tuple[str, dict[str, Any]]:
     assert response.status_code == 202, response.text
     lead_id: str = response.json()["lead_id"]
     await api.lines_for(lead_id)
+    # The send activity writes the line; the workflow records the touch once the activity's
+    # result reaches it, a moment later.
+    await api.state_when(lead_id, lambda s: len(s.touches) >= 1)
     return lead_id, lead
 
 
