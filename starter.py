@@ -24,7 +24,7 @@ from client import connect, start_lead
 from codec import CodecKeyError
 from leads.adf import AdfError, parse_adf
 from leads.config import ConfigError, Dealer, load_config
-from leads.models import Lead
+from leads.models import EDGE, Lead
 
 
 class InputError(Exception):
@@ -44,7 +44,7 @@ def read_lead(path: Path) -> list[Lead]:
     except json.JSONDecodeError as error:
         raise InputError(f"{path}: not valid JSON: {error}") from None
     try:
-        return [Lead.model_validate(data)]
+        return [Lead.model_validate(data, extra=EDGE)]
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or '(document)'}: {e['msg']}"

@@ -12,6 +12,8 @@ import asyncio
 import os
 import signal
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import structlog
 from temporalio.client import Client
@@ -73,23 +75,31 @@ def metrics_runtime(bind_address: str) -> Runtime:
     )
 
 
-def build_worker(
-    client: Client, config: Config, senders: Senders, task_queue: str | None = None
-) -> Worker:
+WORKFLOWS = (LeadFollowUp, SalesTask, OptOut)
+
+
+def activities(config: Config, senders: Senders, client: Client | None) -> list[Callable[..., Any]]:
+    """Every activity the worker runs, bound to its configuration and providers."""
     sending = SendingActivities(config, senders)
     alerts = AlertActivities(config, senders)
     dealers = DealerActivities(config, client)
+    return [
+        sending.send_touch,
+        alerts.alert_salespeople,
+        dealers.load_dealer_plan,
+        dealers.contact_keys,
+        dealers.opted_out_channels,
+    ]
+
+
+def build_worker(
+    client: Client, config: Config, senders: Senders, task_queue: str | None = None
+) -> Worker:
     return Worker(
         client,
         task_queue=task_queue or config.temporal.task_queue,
-        workflows=[LeadFollowUp, SalesTask, OptOut],
-        activities=[
-            sending.send_touch,
-            alerts.alert_salespeople,
-            dealers.load_dealer_plan,
-            dealers.contact_keys,
-            dealers.opted_out_channels,
-        ],
+        workflows=list(WORKFLOWS),
+        activities=activities(config, senders, client),
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
         ),

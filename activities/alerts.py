@@ -21,7 +21,8 @@ from activities.providers.base import (
 )
 from activities.senders import Senders
 from leads.config import Config, Dealer, Salesperson
-from leads.models import Channel, Strict, TaskKind
+from leads.identity import alert_key
+from leads.models import Channel, Payload, TaskKind
 
 AlertStage = Literal["open", "remind", "escalate", "reply"]
 
@@ -35,7 +36,7 @@ _HEADLINES: dict[AlertStage, str] = {
 }
 
 
-class AlertRequest(Strict):
+class AlertRequest(Payload):
     dealer_id: str
     task_id: str
     lead_id: str
@@ -44,7 +45,7 @@ class AlertRequest(Strict):
     summary: str
 
 
-class AlertResult(Strict):
+class AlertResult(Payload):
     recipients: list[str]
     via: str
 
@@ -82,10 +83,13 @@ class AlertActivities:
                 continue
             provider, channel, address = route
             via = channel.value
+            info = activity.info()
             message = OutboundMessage(
+                key=alert_key(
+                    request.task_id, info.workflow_run_id or "", info.activity_id, person.id
+                ),
                 lead_id=request.lead_id,
                 dealer_id=dealer.id,
-                touch=0,  # not a cadence touch
                 channel=channel,
                 to=address,
                 from_address=dealer.email_from

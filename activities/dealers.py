@@ -11,11 +11,11 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from leads.config import Config, Dealer, DealerPlan
 from leads.identity import contact_keys, opt_out_id
-from leads.models import Channel, Strict
+from leads.models import Channel, Payload
 from workflows.opt_out import MEMO_KEY
 
 
-class ContactKeysRequest(Strict):
+class ContactKeysRequest(Payload):
     dealer_id: str
     identifiers: list[str]
 

@@ -1,8 +1,9 @@
 """The send activity: one message of one touch, rendered and handed to its provider.
 
-Idempotent per (lead, touch, channel): the outbox writes a touch once however often the
-activity is retried, and providers receive the touch key (SendGrid `custom_args`, Twilio
-status-callback query) so their events map back to the touch. Failures are classified for
+Idempotent per message key (lead, conversation, touch, channel): the outbox writes a touch once
+however often the activity is retried, and providers receive the key (SendGrid `custom_args`,
+Twilio status-callback query, the platform chat's `webhook-id`) so their events map back to
+the touch of this conversation. Failures are classified for
 the workflow: `PermanentDelivery` (move to the next channel), `ProviderRejected` (our side is
 misconfigured: record, keep the channel), anything else is retried with backoff.
 """
@@ -18,9 +19,9 @@ from temporalio.exceptions import ApplicationError
 from activities.providers.base import OutboundMessage, PermanentDeliveryError, ProviderRejected
 from activities.senders import Senders
 from leads.config import Config, Dealer
-from leads.identity import reply_address, unsubscribe_token
+from leads.identity import message_key, reply_address, unsubscribe_token
 from leads.messages import MessageContext, first_name, render, stage_for
-from leads.models import Channel, LeadKind, Locale, Strict
+from leads.models import Channel, LeadKind, Locale, Payload
 
 PERMANENT = "PermanentDelivery"
 REJECTED = "ProviderRejected"
@@ -31,9 +32,11 @@ TOUCHES_SENT = "blanco_touches_sent_total"
 log = structlog.get_logger(__name__)
 
 
-class SendRequest(Strict):
+class SendRequest(Payload):
     lead_id: str
     dealer_id: str
+    # The first run id of the conversation (None: scheduled by a version before it was sent).
+    conversation: str | None = None
     touch: int
     total: int
     channel: Channel
@@ -45,7 +48,7 @@ class SendRequest(Strict):
     whatsapp_window_open: bool = False
 
 
-class SendResult(Strict):
+class SendResult(Payload):
     provider: str
     message_id: str
 
@@ -79,8 +82,12 @@ def build_message(request: SendRequest, dealer: Dealer, public_base_url: str) ->
         # Outside WhatsApp's 24-hour window only an approved template may be sent.
         content_sid = dealer.whatsapp_templates.get(stage.value)
     return OutboundMessage(
+        key=message_key(
+            request.lead_id, request.conversation, request.touch, request.channel.value
+        ),
         lead_id=request.lead_id,
         dealer_id=request.dealer_id,
+        conversation=request.conversation,
         touch=request.touch,
         channel=request.channel,
         to=request.to,
@@ -134,14 +141,14 @@ class SendingActivities:
             # The provider libraries are synchronous: keep them off the event loop.
             message_id = await asyncio.to_thread(provider.send, message)
         except PermanentDeliveryError as error:
-            log.info("send_permanent_failure", touch_key=message.touch_key, reason=error.reason)
+            log.info("send_permanent_failure", touch_key=message.key, reason=error.reason)
             raise ApplicationError(error.reason, type=PERMANENT, non_retryable=True) from None
         except ProviderRejected as error:
-            log.warning("send_rejected", touch_key=message.touch_key, reason=str(error))
+            log.warning("send_rejected", touch_key=message.key, reason=str(error))
             raise ApplicationError(str(error), type=REJECTED, non_retryable=True) from None
         activity.metric_meter().create_counter(
             TOUCHES_SENT, "Messages a provider accepted, by dealer and channel."
         ).add(1, {"dealer": request.dealer_id, "channel": request.channel.value})
         provider_name = type(provider).__name__
-        log.info("touch_sent", touch_key=message.touch_key, provider=provider_name)
+        log.info("touch_sent", touch_key=message.key, provider=provider_name)
         return SendResult(provider=provider_name, message_id=message_id)

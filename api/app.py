@@ -21,7 +21,7 @@ from api.engine import Engine
 from client import connect
 from codec import EncryptionCodec, Keyring
 from leads.config import Config
-from leads.models import Lead
+from leads.models import Lead, LogCall, RecordOutcome
 
 
 def create_app(
@@ -82,5 +82,5 @@ def create_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    openapi.install(app, [Lead, intake.ChatReply])
+    openapi.install(app, [Lead, intake.ChatReply, RecordOutcome, LogCall])
     return app

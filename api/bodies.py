@@ -1,15 +1,28 @@
 """Reading request bodies within limits: a body over its cap is refused with 413 before it is
-parsed, and forms are parsed from the bytes already read."""
+parsed, and forms are parsed from the bytes already read.
+
+JSON bodies have one behaviour on every route: not UTF-8 or not JSON is 400 `bad_json`; a
+document that does not fit its model, or carries a field the model does not know, is 422
+naming the field. The API is the edge where that strictness belongs (leads.models.EDGE); what
+it passes on to Temporal is tolerant."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.types import Message
 
-from api.errors import ApiError
+from api.errors import ApiError, invalid
+from leads.models import EDGE
+
+M = TypeVar("M", bound=BaseModel)
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -65,3 +78,32 @@ async def read_form(
 
 def text_fields(form: FormData) -> dict[str, str]:
     return {key: value for key, value in form.multi_items() if isinstance(value, str)}
+
+
+def parse_json(body: bytes, model: type[M], what: str) -> M:
+    """`body` as `model`, strictly. JSON between systems is UTF-8 (RFC 8259 §8.1); a UTF-8
+    byte order mark is tolerated, as the RFC allows."""
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ApiError(
+            400, "bad_json", f"the body is not UTF-8 (byte {error.start}): JSON must be UTF-8"
+        ) from None
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as error:  # RecursionError: absurdly deep nesting
+        raise ApiError(400, "bad_json", f"the body is not JSON: {type(error).__name__}") from None
+    try:
+        return model.model_validate(data, extra=EDGE)
+    except ValidationError as error:
+        raise invalid(error, what) from None
+
+
+def json_body(model: type[M], what: str) -> Callable[[Request], Awaitable[M]]:
+    """A route dependency: the request's JSON body as `model` (see `parse_json`). Routes
+    declare the body's schema with `api.openapi.body_schema`, since FastAPI does not parse it."""
+
+    async def dependency(request: Request) -> M:
+        return parse_json(await read_body(request, INTAKE_LIMIT), model, what)
+
+    return dependency

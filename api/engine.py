@@ -16,15 +16,19 @@ from typing import Any, TypeVar
 
 import structlog
 from temporalio.api.common.v1 import WorkflowExecution
-from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
+from temporalio.api.workflowservice.v1 import (
+    DeleteWorkflowExecutionRequest,
+    GetWorkflowExecutionHistoryReverseRequest,
+)
 from temporalio.client import (
     Client,
+    WorkflowExecutionStatus,
     WorkflowQueryFailedError,
     WorkflowQueryRejectedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.common import QueryRejectCondition, SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -50,6 +54,7 @@ T = TypeVar("T")
 log = structlog.get_logger("api")
 
 RPC_TIMEOUT = timedelta(seconds=5)
+ERASED = "erased"  # the termination reason of an erasure, which reads mark as gone
 # The whole of one call, its retries included (an update waits for a worker to run it).
 DEADLINE = 10.0
 TASK_LIST_LIMIT = 200
@@ -142,15 +147,60 @@ class Engine:
             raise ApiError(409, "refused", f"the lead is already {state.status.value}") from None
         return result
 
-    async def state(self, lead_id: str) -> LeadState:
-        handle = self.client.get_workflow_handle_for(LeadFollowUp.run, lead_id)
+    async def state(self, lead_id: str, erased_too: bool = False) -> LeadState:
+        """The lead's state; 404 when there is none, or it was erased (`erased_too`: its last
+        state all the same, which erasure itself reads to keep the opt-outs)."""
         try:
-            state: LeadState = await guarded(
-                handle.query(LeadFollowUp.state, rpc_timeout=RPC_TIMEOUT), "query lead"
+            state: LeadState = await self._read(
+                lead_id, LeadFollowUp.state, "query lead", erased_too
             )
         except NotRunning:
             raise ApiError(404, "unknown_lead", "no such lead") from None
         return state
+
+    async def _read(
+        self, workflow_id: str, query: Callable[..., Any], what: str, erased_too: bool = False
+    ) -> Any:
+        """Query a workflow, running or closed (a closed one answers from its history).
+        NotRunning when there is none, or when it was erased: Temporal removes an erased
+        history asynchronously, and until it has, the history would still answer with the
+        customer's data — once erasure has said 204, the lead reads as gone."""
+        handle = self.client.get_workflow_handle(workflow_id)
+
+        async def ask() -> Any:
+            try:
+                return await handle.query(
+                    query, reject_condition=QueryRejectCondition.NOT_OPEN, rpc_timeout=RPC_TIMEOUT
+                )
+            except WorkflowQueryRejectedError as closed:
+                terminated = closed.status == WorkflowExecutionStatus.TERMINATED
+                if terminated and not erased_too and await self._erased(workflow_id):
+                    raise NotRunning(workflow_id) from None
+            return await handle.query(query, rpc_timeout=RPC_TIMEOUT)
+
+        return await guarded(ask(), what)
+
+    async def _erased(self, workflow_id: str) -> bool:
+        """Whether the current run of `workflow_id` was terminated by an erasure: its last
+        event (one page of the reversed history) is the termination, with our reason."""
+        request = GetWorkflowExecutionHistoryReverseRequest(
+            namespace=self.client.namespace,
+            execution=WorkflowExecution(workflow_id=workflow_id),
+            maximum_page_size=1,
+        )
+        try:
+            response = await self.client.workflow_service.get_workflow_execution_history_reverse(
+                request, retry=True, timeout=RPC_TIMEOUT
+            )
+        except RPCError as error:
+            if error.status is RPCStatusCode.NOT_FOUND:
+                return True  # deleted in the meantime
+            raise
+        events = response.history.events
+        return bool(events) and (
+            events[0].HasField("workflow_execution_terminated_event_attributes")
+            and events[0].workflow_execution_terminated_event_attributes.reason == ERASED
+        )
 
     async def find(
         self,
@@ -235,11 +285,8 @@ class Engine:
         return tasks
 
     async def task_state(self, task_id: str) -> TaskState | None:
-        handle = self.client.get_workflow_handle_for(SalesTask.run, task_id)
         try:
-            state: TaskState = await guarded(
-                handle.query(SalesTask.state, rpc_timeout=RPC_TIMEOUT), "query task"
-            )
+            state: TaskState = await self._read(task_id, SalesTask.state, "query task")
         except NotRunning:
             return None
         return state
@@ -272,7 +319,7 @@ class Engine:
         delete is success. Returns how many executions were deleted."""
         await self._end(lead_id)  # from here on no task can open and no touch can start
         try:
-            state: LeadState | None = await self.state(lead_id)
+            state: LeadState | None = await self.state(lead_id, erased_too=True)
         except ApiError as error:
             if error.status not in (404, 409):  # 409: terminated before it ever started
                 raise
@@ -286,16 +333,18 @@ class Engine:
         targets = await guarded(self._runs(lead_id), "list the lead's workflows")
         # The current runs by id too: visibility may not show the newest ones yet.
         targets += [(workflow_id, "") for workflow_id in known]
+        for workflow_id in dict.fromkeys(w for w, _ in targets if w != lead_id):
+            await self._end(workflow_id)  # its tasks: erased, not merely deleted (see _read)
         deleted = 0
         for workflow_id, run_id in targets:
             deleted += await self._delete(workflow_id, run_id)
         return deleted
 
-    async def _end(self, lead_id: str) -> None:
-        handle = self.client.get_workflow_handle(lead_id)
+    async def _end(self, workflow_id: str) -> None:
+        handle = self.client.get_workflow_handle(workflow_id)
         with contextlib.suppress(NotRunning):  # already closed, or never existed
             await guarded(
-                handle.terminate(reason="erased", rpc_timeout=RPC_TIMEOUT), "end the lead"
+                handle.terminate(reason=ERASED, rpc_timeout=RPC_TIMEOUT), "end a workflow"
             )
 
     async def _keep_opt_outs(self, dealer: Dealer, state: LeadState) -> None:

@@ -37,14 +37,15 @@ from api.openapi import ERRORS, form_schema
 from api.signatures import verify_basic_auth, verify_sendgrid_event, verify_twilio
 from leads.config import Config, Dealer
 from leads.contact import analyse_phone, normalise_email
-from leads.identity import address_key, check_reply_token, lead_dealer
+from leads.identity import address_key, check_reply_token, lead_dealer, parse_message_key
 from leads.inbound import (
     Keyword,
     auto_reply,
+    opt_keyword,
     sendgrid_event_action,
-    sms_keyword,
     twilio_failure_permanent,
     twilio_status,
+    with_attachments,
 )
 from leads.models import (
     AutoReplied,
@@ -130,6 +131,8 @@ TWILIO_FIELDS = {
     "To": "the dealer's number",
     "Body": "the message text",
     "MessageSid": "Twilio's id of the message",
+    "NumMedia": "how many attachments (MMS, WhatsApp media)",
+    "MediaContentType0": "the first attachment's media type (…1, …2 for the next)",
 }
 TwilioSignature = Annotated[str | None, Header(alias="X-Twilio-Signature", max_length=200)]
 
@@ -169,9 +172,10 @@ async def twilio_message(
     channel = Channel.WHATSAPP if sender.startswith(WHATSAPP) else Channel.SMS
     phone = analyse_phone(_number(sender), dealer.country).e164 or _number(sender)
     keys = [address_key(dealer.webhook_secret, "phone", phone)]
-    text = params.get("Body", "")[:TEXT_LIMIT]
+    media = twilio_media(params)
+    text = with_attachments(params.get("Body", "")[:TEXT_LIMIT], media)
     event_id = params.get("MessageSid") or None
-    keyword = sms_keyword(text)
+    keyword = None if media else opt_keyword(text)
     if keyword is Keyword.STOP:  # the number's every conversation, not just one
         await engine.deliver_all(
             dealer, keys, LeadFollowUp.opted_out, OptedOut(channel=channel, event_id=event_id)
@@ -216,7 +220,7 @@ async def twilio_status_callback(
     status = twilio_status(params.get("MessageStatus", ""))
     if touch is None or status is None:
         return Received(status="ignored")
-    lead_id, number, channel = touch
+    lead_id, conversation, number, channel = touch
     event_id = f"{params.get('MessageSid', '')}:{status.value}"
     signal: tuple[Any, Any]
     if status in (DeliveryStatus.FAILED, DeliveryStatus.UNDELIVERED):
@@ -228,25 +232,41 @@ async def twilio_status_callback(
             permanent=twilio_failure_permanent(code),
             touch=number,
             event_id=event_id,
+            conversation=conversation,
         )
         signal = (LeadFollowUp.delivery_failed, failure)
     else:
-        report = DeliveryReport(channel=channel, touch=number, status=status, event_id=event_id)
+        report = DeliveryReport(
+            channel=channel,
+            touch=number,
+            status=status,
+            event_id=event_id,
+            conversation=conversation,
+        )
         signal = (LeadFollowUp.delivery_status, report)
     delivered = await engine.signal(lead_id, *signal)
     return Received(status="delivered" if delivered else "ignored", lead_id=lead_id)
 
 
-def parse_touch_key(config: Config, key: str) -> tuple[str, int, Channel] | None:
-    """`<lead id>:<touch>:<channel>`, as the send activity gave it to the provider."""
-    lead_id, _, rest = key.partition(":")
-    number, _, channel = rest.partition(":")
-    if lead_dealer(lead_id, config.dealer_ids) is None or not number.isdecimal():
+def parse_touch_key(config: Config, key: str) -> tuple[str, str | None, int, Channel] | None:
+    """Lead, conversation, touch and channel of the message key the send activity gave the
+    provider (`leads.identity.message_key`); None for a key of no configured dealer's lead
+    (a salesperson's alert, another system's mail)."""
+    parsed = parse_message_key(key)
+    if parsed is None or lead_dealer(parsed.lead_id, config.dealer_ids) is None:
         return None
     try:
-        return lead_id, int(number), Channel(channel)
+        return parsed.lead_id, parsed.conversation, parsed.touch, Channel(parsed.channel)
     except ValueError:
         return None
+
+
+def twilio_media(params: dict[str, str]) -> list[str]:
+    """The media types of an MMS or WhatsApp message's attachments (`NumMedia`,
+    `MediaContentType0` …)."""
+    count = params.get("NumMedia", "0")
+    number = min(int(count), 10) if count.isdecimal() else 0  # Twilio sends at most 10
+    return [params.get(f"MediaContentType{i}", "")[:100] for i in range(number)]
 
 
 # --- SendGrid ----------------------------------------------------------------------------
@@ -419,7 +439,7 @@ async def _apply_event(config: Config, engine: Engine, event: dict[str, Any]) ->
     action = sendgrid_event_action(event)
     if touch is None or action.kind == "ignore":
         return False
-    lead_id, number, _ = touch
+    lead_id, conversation, number, _ = touch
     event_id = str(event.get("sg_event_id") or "")[:200] or None
     if action.kind == "opt_out":
         signal: Any = OptedOut(channel=Channel.EMAIL, event_id=event_id)
@@ -430,5 +450,6 @@ async def _apply_event(config: Config, engine: Engine, event: dict[str, Any]) ->
         permanent=action.permanent,
         touch=number,
         event_id=event_id,
+        conversation=conversation,
     )
     return await engine.signal(lead_id, LeadFollowUp.delivery_failed, failure)

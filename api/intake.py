@@ -1,25 +1,28 @@
 """Dealer platforms: leads as JSON or ADF XML, and chat replies, all signed with Standard
 Webhooks. Idempotence is Temporal's: the lead id is derived from the customer, and the start
-is update-with-start with USE_EXISTING, so twenty deliveries at once are one workflow."""
+is signal-with-start with USE_EXISTING, so twenty deliveries at once are one workflow."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
-from pydantic import BaseModel, Field, StringConstraints, ValidationError, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
-from api.bodies import INTAKE_LIMIT, read_body
+from api.bodies import INTAKE_LIMIT, parse_json, read_body
 from api.deps import DealerDep, EngineDep, MetricsDep
-from api.errors import ApiError, invalid
+from api.engine import Engine
+from api.errors import ApiError
 from api.metrics import ADF, JSON
 from api.openapi import ERRORS, body_schema
 from api.signatures import verify_standard_webhook
 from leads.adf import AdfError, parse_adf
+from leads.config import Dealer
 from leads.identity import address_key, lead_dealer
-from leads.models import Channel, CustomerReplied, IntakeResult, Lead
+from leads.inbound import Keyword, opt_keyword, with_attachments
+from leads.models import Channel, CustomerReplied, IntakeResult, Lead, OptedIn, OptedOut
 from workflows.lead_follow_up import LeadFollowUp
 
 router = APIRouter(prefix="/v1/dealers/{dealer_id}", tags=["dealer platforms"])
@@ -35,17 +38,34 @@ class ChatAccepted(BaseModel):
     lead_id: str
 
 
+class ChatAttachment(BaseModel):
+    """A file the customer sent in the platform chat; only its media type reaches the lead."""
+
+    model_config = {"str_strip_whitespace": True, "hide_input_in_errors": True}
+
+    content_type: Annotated[str, StringConstraints(min_length=1, max_length=100)] = Field(
+        description="its media type, e.g. image/jpeg"
+    )
+    name: Annotated[str, StringConstraints(max_length=200)] | None = None
+    url: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
 class ChatReply(BaseModel):
     """A customer's message in the platform conversation of a lead."""
 
-    model_config = {"extra": "forbid", "str_strip_whitespace": True, "hide_input_in_errors": True}
+    model_config = {"str_strip_whitespace": True, "hide_input_in_errors": True}
 
     lead_id: Annotated[str, StringConstraints(max_length=120)] | None = None
     external_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
     source: Annotated[str, StringConstraints(max_length=64)] | None = Field(
         default=None, description="the portal of external_id, when ids could collide"
     )
-    text: Annotated[str, StringConstraints(max_length=10_000)] = ""
+    text: Annotated[str, StringConstraints(max_length=10_000)] = Field(
+        default="", description="required unless the message carries attachments"
+    )
+    attachments: Annotated[list[ChatAttachment], Field(max_length=20)] = Field(
+        default_factory=list, description="files sent without (or with) text"
+    )
     received_at: datetime | None = None
     message_id: Annotated[str, StringConstraints(max_length=200)] | None = Field(
         default=None, description="the platform's id of this message: a repeat is heard once"
@@ -91,14 +111,7 @@ SignedBody = Annotated[bytes, Depends(signed_body)]
 async def intake_json(
     body: SignedBody, dealer: DealerDep, engine: EngineDep, metrics: MetricsDep
 ) -> IntakeResult:
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError) as error:  # RecursionError: absurdly deep nesting
-        raise ApiError(400, "bad_json", f"the body is not JSON: {type(error).__name__}") from None
-    try:
-        lead = Lead.model_validate(data)
-    except ValidationError as error:
-        raise invalid(error, "lead") from None
+    lead = parse_json(body, Lead, "lead")
     if lead.dealer_id not in (None, dealer.id):
         raise ApiError(422, "invalid_lead", "dealer_id: does not match the dealer in the URL")
     result = await engine.start(dealer, lead)
@@ -136,40 +149,58 @@ async def intake_adf(
     response_model=ChatAccepted,
     responses=ERRORS,
     openapi_extra=body_schema("application/json", "ChatReply"),
-    summary="A customer's reply in the platform chat",
+    summary="A customer's message in the platform chat: a reply, or STOP / START",
 )
 async def chat_reply(
     request: Request, body: SignedBody, dealer: DealerDep, engine: EngineDep
 ) -> ChatAccepted:
-    try:
-        reply = ChatReply.model_validate_json(body)
-    except ValidationError as error:
-        raise invalid(error, "chat_reply") from None
-    signal = CustomerReplied(
+    reply = parse_json(body, ChatReply, "chat_reply")
+    if not reply.text and not reply.attachments:
+        raise ApiError(
+            422, "invalid_chat_reply", "text: empty; a message needs text or attachments"
+        )
+    signal, arg = chat_signal(reply, reply.message_id or request.headers.get("webhook-id"))
+    lead_id = await chat_lead(engine, dealer, reply, signal, arg)
+    if lead_id is None:
+        which = "lead_id" if reply.lead_id else "external_id"
+        raise ApiError(404, "unknown_lead", f"no running lead with this {which}")
+    return ChatAccepted(lead_id=lead_id)
+
+
+def chat_signal(reply: ChatReply, event_id: str | None) -> tuple[Callable[..., Any], Any]:
+    """Rule 7 in the chat as in SMS: every chat message ends with "Stuur STOP …", so a STOP
+    opts out of the chat and START opts back in; anything else is a reply (rule 6), and
+    attachments say what came."""
+    keyword = None if reply.attachments else opt_keyword(reply.text)
+    if keyword is Keyword.STOP:
+        return LeadFollowUp.opted_out, OptedOut(channel=Channel.CHAT, event_id=event_id)
+    if keyword is Keyword.START:
+        return LeadFollowUp.opted_in, OptedIn(channel=Channel.CHAT, event_id=event_id)
+    return LeadFollowUp.customer_replied, CustomerReplied(
         channel=Channel.CHAT,
-        text=reply.text,
+        text=with_attachments(reply.text, [a.content_type for a in reply.attachments]),
         received_at=reply.received_at or datetime.now(UTC),
-        event_id=reply.message_id or request.headers.get("webhook-id"),
+        event_id=event_id,
     )
+
+
+async def chat_lead(
+    engine: Engine, dealer: Dealer, reply: ChatReply, signal: Callable[..., Any], arg: Any
+) -> str | None:
+    """Signal the running lead the chat message belongs to; its id, or None when none runs."""
     if reply.lead_id:
         if lead_dealer(reply.lead_id, engine.config.dealer_ids) != dealer.id:
-            raise ApiError(404, "unknown_lead", "no such lead for this dealer")
-        if not await engine.signal(reply.lead_id, LeadFollowUp.customer_replied, signal):
-            raise ApiError(404, "unknown_lead", "no running lead with this lead_id")
-        return ChatAccepted(lead_id=reply.lead_id)
+            return None
+        return reply.lead_id if await engine.signal(reply.lead_id, signal, arg) else None
     assert reply.external_id is not None
     if reply.source:
         key = address_key(dealer.webhook_secret, "ext", f"{reply.source}:{reply.external_id}")
-        lead_id = await engine.deliver(dealer, [key], LeadFollowUp.customer_replied, signal)
-    else:
-        # Without the portal an id could name two leads: refuse rather than guess.
-        key = address_key(dealer.webhook_secret, "extid", reply.external_id)
-        found = await engine.find(dealer, [key])
-        if len(found) > 1:
-            raise ApiError(409, "ambiguous", "several leads have this external_id: give source")
-        lead_id = found[0] if found else None
-        if lead_id and not await engine.signal(lead_id, LeadFollowUp.customer_replied, signal):
-            lead_id = None
-    if lead_id is None:
-        raise ApiError(404, "unknown_lead", "no running lead with this external_id")
-    return ChatAccepted(lead_id=lead_id)
+        return await engine.deliver(dealer, [key], signal, arg)
+    # Without the portal an id could name two leads: refuse rather than guess.
+    key = address_key(dealer.webhook_secret, "extid", reply.external_id)
+    found = await engine.find(dealer, [key])
+    if len(found) > 1:
+        raise ApiError(409, "ambiguous", "several leads have this external_id: give source")
+    if found and await engine.signal(found[0], signal, arg):
+        return found[0]
+    return None

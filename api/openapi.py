@@ -57,11 +57,44 @@ def install(app: FastAPI, raw_bodies: list[type[BaseModel]]) -> None:
         schemas = document.setdefault("components", {}).setdefault("schemas", {})
         for name, schema in extra.get("$defs", {}).items():
             schemas.setdefault(name, schema)
+        _closed(schemas, [model.__name__ for model in raw_bodies])
         _errors_as_json(document)
         app.openapi_schema = document
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _closed(schemas: dict[str, Any], names: list[str]) -> None:
+    """The bodies the API reads strictly (api.bodies.parse_json) refuse unknown fields, in
+    nested objects too, although the models themselves are tolerant (leads.models.Payload):
+    say so in their schemas and every schema they refer to."""
+    pending, seen = list(names), set()
+    while pending:
+        name = pending.pop()
+        if name in seen or name not in schemas:
+            continue
+        seen.add(name)
+        for node in _objects(schemas[name]):
+            if "properties" in node:
+                node["additionalProperties"] = False
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+                pending.append(ref.rpartition("/")[2])
+
+
+def _objects(node: Any) -> list[dict[str, Any]]:
+    """Every JSON object inside a schema, itself included."""
+    found: list[dict[str, Any]] = []
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            found.append(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
 
 
 def _errors_as_json(document: dict[str, Any]) -> None:

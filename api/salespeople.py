@@ -11,14 +11,15 @@ from typing import Annotated
 import structlog
 from fastapi import APIRouter, Depends, Header, Path, Response
 
+from api.bodies import json_body
 from api.deps import ConfigDep, EngineDep, OutboxDep
 from api.engine import Engine
 from api.errors import ApiError
-from api.openapi import ERRORS
+from api.openapi import ERRORS, body_schema
 from api.signatures import salesperson_for
 from leads.config import Dealer, Salesperson
 from leads.identity import lead_dealer
-from leads.models import Empty, LeadState, LogCall, RecordOutcome, Strict, TaskState
+from leads.models import Empty, LeadState, LogCall, Payload, RecordOutcome, TaskState
 from workflows.lead_follow_up import LeadFollowUp
 
 router = APIRouter(prefix="/v1", tags=["salespeople"], responses=ERRORS)
@@ -76,7 +77,7 @@ ManagerDep = Annotated[Caller, Depends(manager)]
 OwnTask = Annotated[str, Depends(own_task)]
 
 
-class TaskList(Strict):
+class TaskList(Payload):
     tasks: list[TaskState]
 
 
@@ -118,16 +119,32 @@ async def get_lead(lead_id: OwnLead, who: CallerDep, engine: EngineDep) -> LeadS
     return await seen_by(await engine.state(lead_id), who, engine)
 
 
-@router.post("/leads/{lead_id}/outcome", response_model=LeadState, summary="Record an outcome")
+OutcomeBody = Annotated[RecordOutcome, Depends(json_body(RecordOutcome, "outcome"))]
+CallBody = Annotated[LogCall, Depends(json_body(LogCall, "call"))]
+
+
+@router.post(
+    "/leads/{lead_id}/outcome",
+    response_model=LeadState,
+    summary="Record an outcome",
+    openapi_extra=body_schema("application/json", "RecordOutcome"),
+)
 async def record_outcome(
-    lead_id: OwnLead, outcome: RecordOutcome, who: CallerDep, engine: EngineDep
+    lead_id: OwnLead, outcome: OutcomeBody, who: CallerDep, engine: EngineDep
 ) -> LeadState:
     state = await engine.update(lead_id, LeadFollowUp.record_outcome, outcome)
     return await seen_by(state, who, engine)
 
 
-@router.post("/leads/{lead_id}/calls", response_model=LeadState, summary="Log a call")
-async def log_call(lead_id: OwnLead, call: LogCall, who: CallerDep, engine: EngineDep) -> LeadState:
+@router.post(
+    "/leads/{lead_id}/calls",
+    response_model=LeadState,
+    summary="Log a call",
+    openapi_extra=body_schema("application/json", "LogCall"),
+)
+async def log_call(
+    lead_id: OwnLead, call: CallBody, who: CallerDep, engine: EngineDep
+) -> LeadState:
     return await seen_by(await engine.update(lead_id, LeadFollowUp.log_call, call), who, engine)
 
 

@@ -96,6 +96,9 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+_XML_FIRST = b"< \t\r\n"  # the characters an XML document can start with
+_UTF16_LE_STARTS = frozenset(bytes([ch, 0]) for ch in _XML_FIRST)
+_UTF16_BE_STARTS = frozenset(bytes([0, ch]) for ch in _XML_FIRST)
 _ADF_START = re.compile(r"<adf[\s/>]", re.I)
 _ADF_END = re.compile(r"</adf\s*>", re.I)
 _ESCAPED_ADF_START = re.compile(r"&lt;adf[\s/&]", re.I)
@@ -112,13 +115,20 @@ _MAILER_TAG = re.compile(r"</?(?:p|div|span|font|wbr)\b[^>]*>", re.I)
 
 
 def _decode(document: str | bytes) -> str:
-    """Bytes by their BOM, else the XML declaration's encoding, else UTF-8; undeclared bytes
-    that are not UTF-8 are read as Windows-1252, which is what such senders write."""
+    """Bytes by their BOM, else UTF-16 by its zero bytes, else the XML declaration's encoding,
+    else UTF-8; undeclared bytes that are not UTF-8 are read as Windows-1252, which is what
+    such senders write."""
     if isinstance(document, str):
         return document
     for bom, codec in _BOMS:
         if document.startswith(bom):
             return _decode_as(document, codec)
+    # UTF-16 without a BOM, told by its first character, as XML 1.0 appendix F does: '<' or
+    # white space is one ASCII byte and a zero byte, in that order (LE) or the other (BE).
+    if document[:2] in _UTF16_LE_STARTS:
+        return _decode_as(document, "utf-16-le")
+    if document[:2] in _UTF16_BE_STARTS:
+        return _decode_as(document, "utf-16-be")
     declared = _DECLARED_ENCODING.search(document[:1024])
     if declared:
         return _decode_as(document, declared.group(1).decode("ascii"))

@@ -6,6 +6,7 @@ A bad file stops start-up with one message per problem, each naming the key, e.g
 
 from __future__ import annotations
 
+import base64
 import itertools
 import os
 import re
@@ -26,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from leads.models import DealerId, Locale
+from leads.models import EDGE, DealerId, Locale
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SHORT_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
@@ -75,7 +76,10 @@ Days = Annotated[frozenset[int], BeforeValidator(parse_days)]
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+    # Tolerant like every payload (leads.models.Payload): the dealer plan (with its windows)
+    # is an activity result that workflows carry. The file itself is read strictly
+    # (`parse_config`), so a misspelt key is still an error that names it.
+    model_config = ConfigDict(extra="allow", frozen=True, hide_input_in_errors=True)
 
 
 class Window(Settings):
@@ -163,6 +167,18 @@ class Dealer(Settings):
             raise ValueError(
                 f"{value!r} is not an IANA time zone (e.g. Europe/Amsterdam)"
             ) from None
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _standard_webhooks_secret(cls, value: str) -> str:
+        # Standard Webhooks: `whsec_` and base64, as the platforms' libraries read it.
+        try:
+            key = base64.b64decode(value.removeprefix("whsec_") + "==")
+        except ValueError:
+            raise ValueError("is not a Standard Webhooks secret (whsec_ and base64)") from None
+        if not key:
+            raise ValueError("is empty once decoded (whsec_ and base64)")
         return value
 
     @field_validator("cadence")
@@ -286,7 +302,7 @@ def _location(loc: tuple[int | str, ...]) -> str:
 
 def parse_config(data: dict[str, Any], origin: str = "blanco.toml") -> Config:
     try:
-        return Config.model_validate(data)
+        return Config.model_validate(data, extra=EDGE)
     except ValidationError as error:
         lines = []
         for problem in error.errors():

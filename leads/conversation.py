@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, TypeVar
+from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
@@ -38,8 +39,8 @@ from leads.models import (
     LeadStatus,
     LogCall,
     Outcome,
+    Payload,
     RecordOutcome,
-    Strict,
     TaskKind,
     Touch,
 )
@@ -99,7 +100,7 @@ def _excerpt(text: str, limit: int = 200) -> str | None:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-class EarlyReport(Strict):
+class EarlyReport(Payload):
     """A provider's report that arrived before the workflow recorded its touch."""
 
     at: datetime
@@ -110,7 +111,7 @@ class EarlyReport(Strict):
     permanent: bool = False
 
 
-class Conversation(Strict):
+class Conversation(Payload):
     lead_id: str
     lead: Lead
     plan: DealerPlan
@@ -427,7 +428,7 @@ class Conversation(Strict):
         self.outcome_reason = request.reason or (
             "not interested" if request.outcome is Outcome.NOT_INTERESTED else None
         )
-        self.appointment_at = request.appointment_at
+        self.appointment_at = self.appointment_time(request)
         self.status = OUTCOME_STATUS[request.outcome]
         self.paused_since = None
         self.note(now, f"outcome_{request.outcome.value}", detail=self.outcome_reason)
@@ -452,6 +453,27 @@ class Conversation(Strict):
                 "unreachable only after the whole cadence ran without an answer"
             )
         return None
+
+    def refuse_appointment(self, request: RecordOutcome, now: datetime) -> str | None:
+        """An appointment is a date and time agreed with the customer, still to come. Only
+        the update's validator asks (it reads the clock): an update accepted before this
+        rule existed replays as it ran."""
+        if request.outcome is not Outcome.APPOINTMENT:
+            return None
+        at = self.appointment_time(request)
+        if at is None:
+            return "an appointment needs appointment_at: the date and time agreed with the customer"
+        if at <= now:
+            local = at.astimezone(ZoneInfo(self.plan.timezone))
+            return f"appointment_at {local:%Y-%m-%d %H:%M} is in the past: give the date to come"
+        return None
+
+    def appointment_time(self, request: RecordOutcome) -> datetime | None:
+        """`appointment_at`; a time without a UTC offset is the dealer's local time."""
+        at = request.appointment_at
+        if at is not None and at.tzinfo is None:
+            return at.replace(tzinfo=ZoneInfo(self.plan.timezone))
+        return at
 
     def refuse_call(self) -> str | None:
         if self.status.final:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from leads.contact import analyse_phone, normalise_email
 from leads.models import PHONE_NUMBER_CHANNELS, Channel, Customer, Lead
@@ -128,6 +129,59 @@ def opt_out_id(dealer_id: str, secret: str, identifier: str) -> str:
     """`optout-<dealer>-<key>`: the workflow that remembers an erased customer's opt-out, by a
     keyed hash of the identifier only."""
     return f"optout-{dealer_id}-{keyed_hash(secret, 'optout:' + identifier)}"
+
+
+class MessageKey(NamedTuple):
+    """One touch of one conversation, as providers carry it back to us."""
+
+    lead_id: str
+    conversation: str | None  # None: a key sent before keys named the conversation
+    touch: int
+    channel: str
+
+
+def message_key(lead: str, conversation: str | None, touch: int, channel: str) -> str:
+    """`<lead id>:<conversation>:<touch>:<channel>`: the exactly-once key of one automated
+    message, written by the outbox and handed to providers (SendGrid `custom_args`, the Twilio
+    status callback, the platform chat's `webhook-id`), which bring it back on their events.
+
+    The lead id alone is not enough: a customer who comes back after their conversation ended
+    starts a new conversation under the same lead id, whose touch 1 is not the old touch 1.
+    `conversation` is the first run id of the conversation's chain of runs: continue-as-new
+    keeps it, a new conversation has its own. No personal data."""
+    if conversation is None:
+        return f"{lead}:{touch}:{channel}"
+    return f"{lead}:{conversation}:{touch}:{channel}"
+
+
+def parse_message_key(key: str) -> MessageKey | None:
+    """The parts of a `message_key`, also of the three-part form messages sent before keys
+    named the conversation still carry; None for anything else (an alert's key, garbage)."""
+    parts = key.split(":")
+    if len(parts) == 3:
+        lead, touch, channel = parts
+        conversation = None
+    elif len(parts) == 4 and parts[1]:
+        lead, conversation, touch, channel = parts
+    else:
+        return None
+    if not (lead and touch.isdecimal() and len(touch) <= 6 and channel):
+        return None
+    if conversation is not None and (len(conversation) > 64 or not _is_run_id(conversation)):
+        return None
+    return MessageKey(lead, conversation, int(touch), channel)
+
+
+def _is_run_id(text: str) -> bool:
+    return all(ch in "0123456789abcdef-" for ch in text)
+
+
+def alert_key(task: str, run_id: str, activity_id: str, salesperson: str) -> str:
+    """`alert:<task id>:<task run>:<activity id>:<salesperson>`: one alert to one salesperson,
+    the same on every retry of its activity. Task ids repeat across a customer's conversations,
+    so the task's run names which one. Never parsed as a message key: a bounce or spam report
+    of a salesperson's alert must not touch the customer's channels."""
+    return f"alert:{task}:{run_id}:{activity_id}:{salesperson}"
 
 
 def task_id(lead: str, number: int) -> str:

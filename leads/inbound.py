@@ -24,6 +24,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from leads.models import Channel, DeliveryStatus
+from leads.twilio_errors import Verdict, twilio_verdict
 
 __all__ = [
     "AUTO_REPLY_DEFAULT_POSTPONE",
@@ -31,11 +32,13 @@ __all__ = [
     "EventAction",
     "Keyword",
     "advance",
+    "attachment_note",
     "auto_reply",
+    "opt_keyword",
     "sendgrid_event_action",
-    "sms_keyword",
     "twilio_failure_permanent",
     "twilio_status",
+    "with_attachments",
 ]
 
 # How far an auto-reply without a (believable) return date pushes the next touch.
@@ -43,7 +46,9 @@ AUTO_REPLY_DEFAULT_POSTPONE = timedelta(days=1)
 _RETURN_DATE_HORIZON = timedelta(days=90)  # a return date further ahead is not believed
 
 
-# --- SMS / WhatsApp keywords (rule 7) ----------------------------------------------------------
+# --- STOP / START on every written channel that promises it (rule 7) -------------------------
+# SMS, WhatsApp and platform chat messages end with "Stuur STOP …" / "Reply STOP …"; e-mail
+# carries an unsubscribe link (and List-Unsubscribe) instead.
 
 
 class Keyword(StrEnum):
@@ -75,9 +80,10 @@ _KEYWORDS: dict[str, Keyword] = {
 _TRAILING_PUNCTUATION = ".!?"
 
 
-def sms_keyword(body: str) -> Keyword | None:
-    """STOP / STOPALL / UNSUBSCRIBE / CANCEL / END / QUIT / OPTOUT / REVOKE / AFMELDEN /
-    UITSCHRIJVEN → STOP; START / UNSTOP → START; anything else → None (a reply for a human).
+def opt_keyword(body: str) -> Keyword | None:
+    """A customer's SMS, WhatsApp or platform-chat message: STOP / STOPALL / UNSUBSCRIBE /
+    CANCEL / END / QUIT / OPTOUT / REVOKE / AFMELDEN / UITSCHRIJVEN → STOP; START / UNSTOP →
+    START; anything else → None (a reply for a human).
 
     The whole message must be one keyword: case-insensitive, surrounding whitespace and
     trailing ``. ! ?`` ignored. 'Stop.' → STOP; 'STOP STOP', 'Stop!! the calls', 'yes' → None.
@@ -85,6 +91,23 @@ def sms_keyword(body: str) -> Keyword | None:
     text = unicodedata.normalize("NFKC", body).strip()
     text = text.rstrip(_TRAILING_PUNCTUATION).strip()
     return _KEYWORDS.get(text.casefold())
+
+
+def attachment_note(content_types: list[str]) -> str:
+    """What a reply's attachments add to its text, so a photo sent without words is still a
+    reply that says what came ('[attachment: image/jpeg]'); media types only, no file names
+    (which a customer may have named after themselves). Empty without attachments."""
+    if not content_types:
+        return ""
+    kinds = ", ".join(dict.fromkeys(t.strip().lower() or "unknown type" for t in content_types))
+    count = len(content_types)
+    return f"[{count} attachments: {kinds}]" if count > 1 else f"[attachment: {kinds}]"
+
+
+def with_attachments(text: str, content_types: list[str]) -> str:
+    """The reply's text followed by its attachment note, on a line of its own."""
+    note = attachment_note(content_types)
+    return "\n".join(part for part in (text.strip(), note) if part)
 
 
 # --- e-mail auto-replies (rule 6) -------------------------------------------------------------
@@ -457,26 +480,11 @@ def twilio_status(value: str) -> DeliveryStatus | None:
     return _TWILIO_STATUSES.get(value.strip().casefold())
 
 
-_TWILIO_PERMANENT_CODES = frozenset(
-    {
-        21211,  # invalid 'To' phone number
-        21610,  # recipient unsubscribed (replied STOP)
-        21612,  # 'To' number not reachable for this sender
-        21614,  # 'To' number is not a valid mobile number
-        30004,  # message blocked by the recipient
-        30005,  # unknown destination handset
-        30006,  # landline or unreachable carrier
-        63003,  # channel could not find the To address: not a WhatsApp user
-        63024,  # invalid message recipient
-    }
-)
-
-
 def twilio_failure_permanent(error_code: int | None) -> bool:
-    """True when a failed/undelivered message's ``ErrorCode`` means this address can never
-    receive on this channel; temporary trouble (30001 queue overflow, 30003 unreachable handset,
-    30007 carrier filtering of our content, 30008 unknown, no code) is False."""
-    return error_code in _TWILIO_PERMANENT_CODES
+    """True when a failed/undelivered message's ``ErrorCode`` means this number can never
+    receive on this channel (`leads.twilio_errors`, the table the send path reads too);
+    anything else — temporary trouble, our own content or sender, no code — is False."""
+    return twilio_verdict(error_code) is Verdict.ADDRESS
 
 
 # --- SendGrid Event Webhook -------------------------------------------------------------------

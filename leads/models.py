@@ -1,24 +1,38 @@
 """The lead document, its parts and the lead's state: the shapes of DESIGN section 4.
 
-Pure pydantic: no Temporal, no network. Unknown fields are rejected (``extra="forbid"``)
-so that a typo in a platform's payload is a clear error instead of silently lost data.
+Pure pydantic: no Temporal, no network.
+
+Unknown fields are *kept* (``extra="allow"``): these models are what Temporal stores and what
+crosses a worker boundary (inputs, signals, updates, queries, activity requests and results,
+the conversation carried through continue-as-new). During a rolling deploy or a rollback one
+worker version must read the other's messages and state, and pass on what it does not know.
+Strictness belongs at the edge, where a typo in a platform's payload must be a clear error
+naming the field: the API, the starter and the config file validate with
+``model_validate(..., extra="forbid")``, which applies to every nested model.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, StringConstraints
 
 
-class Strict(BaseModel):
+class Payload(BaseModel):
+    """The base of every model that Temporal stores or a worker receives: tolerant of fields
+    a newer (or older) version added, and keeping them when it passes the model on."""
+
     # hide_input_in_errors: a rejected signal or input is logged by the SDK; its message must
     # name the field, never echo a name, address or message text.
     model_config = ConfigDict(
-        extra="forbid", frozen=False, str_strip_whitespace=True, hide_input_in_errors=True
+        extra="allow", frozen=False, str_strip_whitespace=True, hide_input_in_errors=True
     )
+
+
+# What the edges pass to `model_validate`: unknown fields there are a platform's mistake.
+EDGE: Final = "forbid"
 
 
 class Channel(StrEnum):
@@ -123,7 +137,7 @@ DealerId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+$", min_length=
 ShortText = Annotated[str, StringConstraints(max_length=200)]
 
 
-class Customer(Strict):
+class Customer(Payload):
     """Everything is optional: a lead with nothing but a platform conversation is still a lead."""
 
     name: ShortText | None = None
@@ -133,7 +147,7 @@ class Customer(Strict):
     locale: Locale | None = None
 
 
-class Vehicle(Strict):
+class Vehicle(Payload):
     make: ShortText | None = None
     model: ShortText | None = None
     year: int | None = Field(default=None, ge=1900, le=2100)
@@ -143,7 +157,7 @@ class Vehicle(Strict):
         return " ".join(part for part in (self.make, self.model) if part)
 
 
-class Lead(Strict):
+class Lead(Payload):
     """The intake document (DESIGN section 4), also the workflow's input."""
 
     dealer_id: DealerId | None = None
@@ -178,43 +192,50 @@ class Lead(Strict):
 EventId = Annotated[str, StringConstraints(max_length=200)]
 
 
-class CustomerReplied(Strict):
+class CustomerReplied(Payload):
     channel: Channel
     text: Annotated[str, StringConstraints(max_length=10_000)] = ""
     received_at: datetime | None = None
     event_id: EventId | None = None
 
 
-class DeliveryFailed(Strict):
+# The conversation a touch belonged to (its message key names it, `leads.identity`): a report
+# on an earlier conversation's touch must not move the touch of the same number in this one.
+ConversationId = Annotated[str, StringConstraints(max_length=64)]
+
+
+class DeliveryFailed(Payload):
     channel: Channel
     reason: ShortText = ""
     permanent: bool = False
     touch: int | None = None  # the touch the provider reports on, when it says
     event_id: EventId | None = None
+    conversation: ConversationId | None = None  # None: a key from before conversations
 
 
-class DeliveryReport(Strict):
+class DeliveryReport(Payload):
     """A provider's progress report on one touch (sent, delivered, read)."""
 
     channel: Channel
     touch: int
     status: DeliveryStatus
     event_id: EventId | None = None
+    conversation: ConversationId | None = None
 
 
-class OptedOut(Strict):
+class OptedOut(Payload):
     channel: Channel | Literal["all"]
     event_id: EventId | None = None
 
 
-class OptedIn(Strict):
+class OptedIn(Payload):
     """START / UNSTOP: the customer wants this channel again."""
 
     channel: Channel
     event_id: EventId | None = None
 
 
-class AutoReplied(Strict):
+class AutoReplied(Payload):
     """An out-of-office answer: not a reply (rule 6), but the next touch waits."""
 
     channel: Channel
@@ -225,22 +246,22 @@ class AutoReplied(Strict):
 # --- updates ---------------------------------------------------------------------------------
 
 
-class RecordOutcome(Strict):
+class RecordOutcome(Payload):
     outcome: Outcome
     reason: ShortText | None = None
     appointment_at: datetime | None = None
 
 
-class LogCall(Strict):
+class LogCall(Payload):
     result: CallResult
     note: ShortText | None = None
 
 
-class Empty(Strict):
+class Empty(Payload):
     """The argument of `pause` and `resume`: nothing, but still a validated object."""
 
 
-class IntakeResult(Strict):
+class IntakeResult(Payload):
     lead_id: str
     duplicate: bool
 
@@ -248,7 +269,7 @@ class IntakeResult(Strict):
 # --- state (the `state` query) ----------------------------------------------------------------
 
 
-class Touch(Strict):
+class Touch(Payload):
     number: int
     channel: Channel | None  # None: no channel was left, handed to a human task
     at: datetime
@@ -258,7 +279,7 @@ class Touch(Strict):
     delivery: DeliveryStatus | None = None  # what the provider last reported
 
 
-class Inquiry(Strict):
+class Inquiry(Payload):
     """A lead merged into the conversation, without personal data."""
 
     source: str
@@ -267,7 +288,7 @@ class Inquiry(Strict):
     at: datetime
 
 
-class Event(Strict):
+class Event(Payload):
     """One line of the lead's timeline: replies, failures, opt-outs, calls, outcomes."""
 
     at: datetime
@@ -276,7 +297,7 @@ class Event(Strict):
     detail: str | None = None
 
 
-class LeadState(Strict):
+class LeadState(Payload):
     lead_id: str
     dealer_id: str
     status: LeadStatus
@@ -301,7 +322,7 @@ class LeadState(Strict):
     opted_out: list[Channel] = Field(default_factory=list)  # kept as keyed hashes on erasure
 
 
-class TaskState(Strict):
+class TaskState(Payload):
     task_id: str
     lead_id: str
     dealer_id: str

@@ -82,6 +82,19 @@ def _log(c: Conversation, event: str, **fields: object) -> None:
     workflow.logger.info(event, extra={"lead_id": c.lead_id, "dealer": c.plan.dealer_id, **fields})
 
 
+def _conversation() -> str:
+    """Which conversation of the lead this is: the first run id of its chain of runs, kept by
+    continue-as-new, new when a customer whose conversation ended comes back. It makes every
+    exactly-once key (outbox line, provider key, routed-back event) name the conversation."""
+    return workflow.info().first_execution_run_id
+
+
+def _earlier_conversation(conversation: str | None) -> bool:
+    """A provider's report on a touch of an earlier conversation of this lead id: its touch
+    numbers are not ours. (None: a key sent before keys named the conversation.)"""
+    return conversation is not None and conversation != _conversation()
+
+
 @workflow.defn(name="LeadFollowUp")
 class LeadFollowUp:
     @workflow.init
@@ -239,6 +252,7 @@ class LeadFollowUp:
         return SendRequest(
             lead_id=c.lead_id,
             dealer_id=c.plan.dealer_id,
+            conversation=_conversation(),
             touch=step.number,
             total=c.touches_planned,
             channel=step.channel,
@@ -422,7 +436,7 @@ class LeadFollowUp:
     @workflow.signal
     async def delivery_failed(self, failure: DeliveryFailed) -> None:
         c = await self._ready()
-        if not c.first_time(failure.event_id):
+        if _earlier_conversation(failure.conversation) or not c.first_time(failure.event_id):
             return
         now = workflow.now()
         if failure.touch is None:
@@ -441,6 +455,8 @@ class LeadFollowUp:
     @workflow.signal
     async def delivery_status(self, report: DeliveryReport) -> None:
         c = await self._ready()
+        if _earlier_conversation(report.conversation):
+            return
         if c.first_time(report.event_id):
             c.delivery_report(workflow.now(), report.touch, report.channel, report.status)
 
@@ -510,6 +526,7 @@ class LeadFollowUp:
     def _validate_outcome(self, request: RecordOutcome) -> None:
         if self._c is not None:
             _refuse(self._c.refuse_outcome(request))
+            _refuse(self._c.refuse_appointment(request, workflow.now()))
 
     @workflow.update
     async def log_call(self, call: LogCall) -> LeadState:

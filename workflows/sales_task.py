@@ -19,7 +19,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.alerts import AlertActivities, AlertRequest, AlertStage
-    from leads.models import Strict, TaskKind, TaskState, TaskStatus
+    from leads.models import Payload, TaskKind, TaskState, TaskStatus
     from workflows import search_attributes as sa
 
 MEMO_KEY = "task"  # the memo holding the TaskState the salesperson API lists
@@ -30,7 +30,7 @@ ALERT_RETRY = RetryPolicy(
 )
 
 
-class TaskInput(Strict):
+class TaskInput(Payload):
     task_id: str
     lead_id: str
     dealer_id: str
@@ -42,11 +42,11 @@ class TaskInput(Strict):
     escalate_after: timedelta
 
 
-class Claim(Strict):
+class Claim(Payload):
     salesperson_id: str
 
 
-class Progress(Strict):
+class Progress(Payload):
     """The lead tells its task what happened: an outcome or a call was recorded."""
 
     what: str

@@ -19,9 +19,12 @@ from leads.models import Channel
 class OutboundMessage(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    key: str  # exactly once: leads.identity.message_key (a touch) or alert_key (an alert)
     lead_id: str
     dealer_id: str
-    touch: int  # 1-based cadence step
+    conversation: str | None = None  # the first run id of the lead's conversation
+    touch: int | None = None  # 1-based cadence step; None for a message that is not a touch
+    by: str = "blanco"  # or the salesperson's id
     channel: Channel
     to: str  # e-mail address, E.164 number, or the platform's reply_url
     from_address: str  # email_from, sms_from or whatsapp_from of the dealer
@@ -33,11 +36,6 @@ class OutboundMessage(BaseModel):
     unsubscribe_url: str | None = None
     whatsapp_content_sid: str | None = None  # approved template, outside the 24h window
     whatsapp_content_variables: dict[str, str] | None = None
-
-    @property
-    def touch_key(self) -> str:
-        """Identifies this send to providers and callbacks; carries no personal data."""
-        return f"{self.lead_id}:{self.touch}:{self.channel.value}"
 
 
 class PermanentDeliveryError(Exception):

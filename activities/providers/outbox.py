@@ -1,9 +1,11 @@
 """The embedded default provider: one JSON line per outbound message (DESIGN §4, Outbox).
 
-Idempotent per (lead_id, touch, channel): the send activity is retried by Temporal, and a retry
-must never write a second line. Several worker processes may share one file, so the check and
-the append happen together under an exclusive `flock` on a sidecar lock file (a lock on the
-data file itself would not survive the file being rotated while a process waits for it).
+Idempotent per message key (`leads.identity.message_key`: lead, conversation, touch, channel):
+the send activity is retried by Temporal, and a retry must never write a second line, while a
+customer who comes back starts a new conversation whose touch 1 must be written. Several
+worker processes may share one file, so the check and the append happen together under an
+exclusive `flock` on a sidecar lock file (a lock on the data file itself would not survive
+the file being rotated while a process waits for it).
 
 The check stays cheap: each provider remembers the keys it has seen and how far into the file
 it has read, and under the lock reads only what other processes appended since. A file that was
@@ -21,9 +23,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from activities.providers.base import OutboundMessage
+from leads.identity import message_key
 from leads.models import Channel
-
-Key = tuple[str, int, str]
 
 
 class OutboxProvider:
@@ -32,13 +33,13 @@ class OutboxProvider:
         self._lock_path = self.path.with_name(self.path.name + ".lock")
         # Activities run in a thread pool: the cache is shared by those threads.
         self._thread_lock = threading.Lock()
-        self._seen: set[Key] = set()
+        self._seen: set[str] = set()  # message keys already in the file
         self._inode: int | None = None
         self._offset = 0  # bytes of the file already read, always at the end of a whole line
 
     def send(self, message: OutboundMessage) -> str:
-        key: Key = (message.lead_id, message.touch, message.channel.value)
-        message_id = f"outbox:{message.touch_key}"
+        key = message.key
+        message_id = f"outbox:{key}"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with (
             self._thread_lock,
@@ -110,23 +111,35 @@ class OutboxProvider:
 def _record(message: OutboundMessage) -> dict[str, object]:
     return {
         "lead_id": message.lead_id,
+        "conversation": message.conversation,
         "touch": message.touch,
         "channel": message.channel.value,
         "to": message.to,
         "subject": message.subject if message.channel is Channel.EMAIL else None,
         "body": message.text,
         "sent_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "by": message.by,
     }
 
 
 def _lead_of(raw: bytes) -> str | None:
-    key = _key_of(raw)
-    return key[0] if key else None
+    try:
+        return str(json.loads(raw)["lead_id"])
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
-def _key_of(raw: bytes) -> Key | None:
+def _key_of(raw: bytes) -> str | None:
+    """The message key of one line; lines written before keys named the conversation have
+    none in them and give the three-part key their sends were made with."""
     try:
         record = json.loads(raw)
-        return (str(record["lead_id"]), int(record["touch"]), str(record["channel"]))
-    except (ValueError, KeyError, TypeError):
+        conversation = record.get("conversation")
+        return message_key(
+            str(record["lead_id"]),
+            None if conversation is None else str(conversation),
+            int(record["touch"]),
+            str(record["channel"]),
+        )
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None  # not ours or damaged: it cannot mark a send as done

@@ -27,7 +27,7 @@ class PlatformChat:
         self._timeout = timeout
 
     def send(self, message: OutboundMessage) -> str:
-        msg_id = message.touch_key
+        msg_id = message.key
         payload = json.dumps(
             {"lead_id": message.lead_id, "touch": message.touch, "text": message.text},
             ensure_ascii=False,

@@ -63,7 +63,7 @@ def mail_body(message: OutboundMessage) -> dict[str, Any]:
         "subject": message.subject or "",
         "content": content,
         # Only identifiers: these come back in every Event Webhook post.
-        "custom_args": {"blanco_touch": message.touch_key, "blanco_lead": message.lead_id},
+        "custom_args": {"blanco_touch": message.key, "blanco_lead": message.lead_id},
     }
     if message.reply_to:
         body["reply_to"] = {"email": message.reply_to}

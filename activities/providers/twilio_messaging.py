@@ -20,11 +20,8 @@ from twilio.rest import Client
 
 from activities.providers.base import OutboundMessage, PermanentDeliveryError, ProviderRejected
 from leads.models import Channel
+from leads.twilio_errors import Verdict, twilio_verdict
 
-# The address can never receive this: invalid number (21211), not reachable by this sender or
-# region (21612, 21614: not a mobile number), unsubscribed (21610), not on WhatsApp (63016).
-PERMANENT_CODES = frozenset({21211, 21612, 21614, 21610, 63016})
-AUTH_CODES = frozenset({20003})
 WHATSAPP = "whatsapp:"
 
 
@@ -79,7 +76,7 @@ class TwilioMessaging:
         if self._status_callback_base:
             args["status_callback"] = (
                 f"{self._status_callback_base}/v1/inbound/twilio/status"
-                f"?touch={quote(message.touch_key, safe='')}"
+                f"?touch={quote(message.key, safe='')}"
             )
         return args
 
@@ -96,12 +93,13 @@ def _classify(exc: TwilioException) -> Exception:
     label = f"twilio {code}" if code is not None else "twilio error"
     if not isinstance(status, int):
         return ProviderRejected("twilio client error")  # raised before any request: our setup
-    if code in PERMANENT_CODES:
+    verdict = twilio_verdict(code if isinstance(code, int) else None)
+    if verdict is Verdict.ADDRESS:
         return PermanentDeliveryError(f"twilio {code}")
-    if status in (401, 403) or code in AUTH_CODES:
+    if verdict is Verdict.OURS or status in (401, 403):
         return ProviderRejected(label)
-    if status == 429 or status >= 500:
+    if verdict is Verdict.TEMPORARY or status == 429 or status >= 500:
         return TwilioUnavailable(f"twilio {status}")
-    # Other 4xx are our configuration (21606: the from number cannot send this, 21608,
-    # 63007 ...): the customer's address may be fine, so the channel is kept.
+    # Other 4xx are our request or configuration (63007 ...): the customer's address may be
+    # fine, so the channel is kept.
     return ProviderRejected(label)

@@ -6,21 +6,23 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from standardwebhooks.webhooks import Webhook
-from temporalio.client import Client, WorkflowQueryFailedError
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowQueryFailedError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from twilio.request_validator import RequestValidator
@@ -35,6 +37,7 @@ from tests.conftest import dealer_dict, eventually
 from worker import build_worker
 from workflows.lead_follow_up import LeadFollowUp
 
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 PUBLIC_BASE = "https://blanco.example"
 TWILIO_TOKEN = "twilio-auth-token-for-tests"
 PARSE_AUTH = "parse:parse-secret"
@@ -98,15 +101,29 @@ def signed(
     at: datetime | None = None,
     content_type: str = "application/json",
 ) -> dict[str, str]:
-    """Standard Webhooks headers, signed with the library dealer platforms use."""
+    """Standard Webhooks headers, signed with the library dealer platforms use; a body that is
+    not UTF-8 (which the library cannot sign) over its bytes, as the spec says."""
     msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
     at = at or datetime.now(UTC)
+    try:
+        signature = Webhook(secret).sign(msg_id, at, body.decode())
+    except UnicodeDecodeError:
+        signature = signature_over_bytes(body, secret, msg_id, at)
     return {
         "webhook-id": msg_id,
         "webhook-timestamp": str(int(at.timestamp())),
-        "webhook-signature": Webhook(secret).sign(msg_id, at, body.decode()),
+        "webhook-signature": signature,
         "content-type": content_type,
     }
+
+
+def signature_over_bytes(body: bytes, secret: str, msg_id: str, at: datetime) -> str:
+    """`v1,` + base64 HMAC-SHA256 of `{id}.{timestamp}.` and the raw body: what a platform
+    signing an ISO-8859-1 or UTF-16 document sends (held to the library's own signatures on
+    UTF-8 bodies by test_intake)."""
+    key = base64.b64decode(secret.removeprefix("whsec_") + "==")
+    signed_content = f"{msg_id}.{int(at.timestamp())}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(key, signed_content, hashlib.sha256).digest()).decode()
 
 
 def assert_error(response: httpx.Response, status: int, *codes: str) -> dict[str, Any]:
@@ -216,6 +233,13 @@ class Api:
             return False
         return True
 
+    async def exists_running(self, workflow_id: str) -> bool:
+        try:
+            described = await self.client.get_workflow_handle(workflow_id).describe()
+        except RPCError:
+            return False
+        return described.status == WorkflowExecutionStatus.RUNNING
+
     def lines(self) -> list[dict[str, Any]]:
         if not self.outbox.exists():
             return []
@@ -246,6 +270,12 @@ async def api(
         ) as http,
     ):
         yield Api(http, dev_env.client, config, outbox, keys)
+
+
+def in_days(days: int) -> str:
+    """An appointment time to come: 10:00 in Amsterdam, `days` from now (ISO 8601)."""
+    day = datetime.now(AMSTERDAM) + timedelta(days=days)
+    return day.replace(hour=10, minute=0, second=0, microsecond=0).isoformat()
 
 
 def unique(prefix: str = "") -> str:

@@ -85,3 +85,23 @@ async def test_erasing_what_does_not_exist(api: Api) -> None:
     assert gone.status_code == 204
     malformed = await api.http.delete("/v1/leads/lead-nope", headers=api.bearer("marieke"))
     assert_error(malformed, 404, "unknown_lead")
+
+
+async def test_an_erased_lead_reads_as_gone_at_once(api: Api) -> None:
+    """Issue 9, finding 5: right after the 204, GET still returned the customer's name,
+    address and number for a few seconds, while Temporal deleted the history."""
+    lead_id, lead = await started(api)
+    assert (await api.sms(lead["customer"]["phone"], "Wanneer kan ik komen?")).status_code == 200
+    state = await api.state_when(lead_id, lambda s: s.open_task_id is not None)
+    erased = await api.http.delete(f"/v1/leads/{lead_id}", headers=api.bearer("marieke"))
+    assert erased.status_code == 204
+    for who in ("jan", "marieke"):
+        gone = await api.http.get(f"/v1/leads/{lead_id}", headers=api.bearer(who))
+        assert_error(gone, 404, "unknown_lead")
+        assert lead["customer"]["email"] not in gone.text
+    claim = await api.http.post(f"/v1/tasks/{state.open_task_id}/claim", headers=api.bearer("jan"))
+    assert_error(claim, 404, "unknown_task")
+    outcome = await api.http.post(
+        f"/v1/leads/{lead_id}/outcome", json={"outcome": "won"}, headers=api.bearer("jan")
+    )
+    assert_error(outcome, 404, "unknown_lead")

@@ -24,6 +24,7 @@ from tests.api.conftest import (
     SendGridKeys,
     assert_error,
     customer_lead,
+    unique,
 )
 from tests.conftest import eventually
 
@@ -297,3 +298,65 @@ async def test_a_mail_from_an_overlong_address_is_acknowledged(api: Api) -> None
     sender = "x" * 64 + "@" + "d" * 60 + "." + "e" * 60 + "." + "example.com"
     response = await post_mail(api, mail("verkoop@autohuis-test.nl", sender, "Vraag", "Hallo"))
     assert response.status_code == 200, response.text
+
+
+async def test_rule6_a_photo_without_words_is_a_reply_that_says_so(api: Api) -> None:
+    lead_id, lead = await started(api)
+    params = {
+        "From": lead["customer"]["phone"],
+        "To": "+3197010000099",
+        "Body": "",
+        "NumMedia": "1",
+        "MediaContentType0": "image/jpeg",
+        "MessageSid": f"MM{uuid.uuid4().hex}",
+    }
+    assert (await api.twilio("/v1/inbound/twilio/messages", params)).status_code == 200
+    state = await api.state_when(lead_id, lambda s: s.status is LeadStatus.ENGAGED)
+    assert any(e.detail == "[attachment: image/jpeg]" for e in state.events)
+
+
+# --- a customer who comes back (issue 9, finding 3) ----------------------------------------
+
+
+async def test_a_returning_customer_is_answered_through_another_portal(api: Api) -> None:
+    """The conversation ended (not interested); the customer writes again through another
+    portal. A new conversation starts under the same lead id, and its first answer goes out:
+    the outbox's key names the conversation, not only lead, touch and channel."""
+    lead_id, lead = await started(api)
+    ended = await api.http.post(
+        f"/v1/leads/{lead_id}/outcome",
+        json={"outcome": "not_interested"},
+        headers=api.bearer("jan"),
+    )
+    assert ended.status_code == 200, ended.text
+    await eventually(lambda: api.exists_running(lead_id), lambda running: not running)
+    again = customer_lead(source="autoscout24", customer=lead["customer"])
+    answer = await api.deliver(again)
+    assert answer.status_code == 202 and answer.json()["lead_id"] == lead_id
+    first, second = await api.lines_for(lead_id, count=2)
+    assert (first["touch"], second["touch"]) == (1, 1)
+    assert first["conversation"] != second["conversation"]
+    state = await api.state_when(lead_id, lambda s: s.status is LeadStatus.CONTACTING)
+    assert [i.source for i in state.inquiries] == ["autoscout24"]
+
+    # A late bounce of the old conversation's e-mail (routed back by its key) is not this
+    # conversation's touch 1; a bounce of this one's is.
+    channel = second["channel"]
+    old = f"{lead_id}:{first['conversation']}:1:{channel}"
+    new = f"{lead_id}:{second['conversation']}:1:{channel}"
+    bounce = {"event": "bounce", "type": "bounce", "blanco_touch": old, "sg_event_id": unique()}
+    assert (await events(api, [bounce])).json()["applied"] == 1  # delivered, then ignored
+    bounce = {**bounce, "blanco_touch": new, "sg_event_id": unique()}
+    assert (await events(api, [bounce])).json()["applied"] == 1
+    state = await api.state_when(lead_id, lambda s: s.touches[0].failed is not None)
+    assert [e.what for e in state.events].count("delivery_failed") == 1
+
+
+async def test_a_spam_report_on_a_salesperson_alert_leaves_the_customer_alone(api: Api) -> None:
+    """Alerts carry keys of their own (`alert:<task>:…`): a salesperson marking an alert as
+    spam must not opt the customer out of e-mail."""
+    lead_id, _ = await started(api)
+    alert = f"alert:task-{lead_id}-1:019a0000-0000-7000-8000-000000000001:3:jan"
+    spam = {"event": "spamreport", "sg_event_id": unique(), "blanco_touch": alert}
+    assert (await events(api, [spam])).json()["applied"] == 0
+    assert Channel.EMAIL in (await api.state(lead_id)).usable_channels

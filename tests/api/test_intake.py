@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 from httpx import ASGITransport, AsyncClient
+from standardwebhooks.webhooks import Webhook
 
 from api.app import create_app
 from client import initial_contact_keys, running_leads
 from leads.identity import lead_id as derive_lead_id
-from leads.models import Lead, LeadStatus
+from leads.models import Channel, Lead, LeadStatus
 from tests.api.conftest import (
     OTHER_SECRET,
     PREFIX_SECRET,
@@ -24,9 +25,11 @@ from tests.api.conftest import (
     Api,
     assert_error,
     customer_lead,
+    signature_over_bytes,
     unique,
 )
 from tests.conftest import eventually
+from tests.unit.test_adf import NAME, adf_in
 
 ADF_DIR = Path(__file__).resolve().parents[1] / "unit" / "adf"
 
@@ -123,6 +126,57 @@ async def test_adf_documents_are_leads(api: Api) -> None:
     assert len(answer["leads"]) == 2 and answer["lead_id"] == answer["leads"][0]["lead_id"]
     for each in answer["leads"]:
         await api.lines_for(each["lead_id"])
+
+
+def test_the_signature_over_bytes_is_the_library_s() -> None:
+    """The raw-bytes signature the tests send for non-UTF-8 bodies is the Standard Webhooks
+    library's own wherever the library can sign (UTF-8), so the API's byte-level check is
+    held to the reference implementation, not to a copy of itself."""
+    at = datetime.now(UTC)
+    for body in (b"{}", "José Müller-Ørsted".encode(), json.dumps(customer_lead()).encode()):
+        expected = Webhook(SECRET).sign("msg_1", at, body.decode())
+        assert signature_over_bytes(body, SECRET, "msg_1", at) == expected
+
+
+@pytest.mark.parametrize(
+    ("label", "encoding", "bom"),
+    [
+        ("UTF-8", "utf-8", False),
+        ("ISO-8859-1", "iso-8859-1", False),
+        ("windows-1252", "cp1252", False),
+        ("UTF-16", "utf-16-le", True),
+        ("UTF-16", "utf-16-le", False),
+    ],
+    ids=["utf-8", "iso-8859-1", "windows-1252", "utf-16-bom", "utf-16-no-bom"],
+)
+async def test_signed_adf_in_the_encodings_portals_send_is_a_lead(
+    api: Api, label: str, encoding: str, bom: bool
+) -> None:
+    """Issue 9, finding 1: a correctly signed ADF lead that is not UTF-8 was refused as a bad
+    signature. The signature covers the raw bytes; the XML is read by its own declaration."""
+    body = adf_in(label, encoding, bom=bom, external_id=unique("adf-"))
+    response = await api.http.post(
+        "/v1/dealers/autohuis-test/leads/adf",
+        content=body,
+        headers=api.signed(body, content_type="application/xml"),
+    )
+    assert response.status_code == 202, response.text
+    lead_id = response.json()["lead_id"]
+    state = await api.state_when(lead_id, lambda s: s.customer is not None)
+    assert state.customer is not None and state.customer.name == NAME
+
+
+async def test_a_json_lead_must_be_utf_8(api: Api) -> None:
+    """JSON between systems is UTF-8 (RFC 8259): a UTF-16 body is a 400 that says so, and
+    starts nothing."""
+    lead = customer_lead()
+    body = json.dumps(lead, ensure_ascii=False).encode("utf-16")
+    response = await api.http.post(
+        "/v1/dealers/autohuis-test/leads", content=body, headers=api.signed(body)
+    )
+    error = assert_error(response, 400, "bad_json")
+    assert "UTF-8" in error["error"]["message"]
+    assert not await api.exists(expected_id(api, lead))
 
 
 async def test_unreadable_adf_is_422_and_starts_nothing(api: Api) -> None:
@@ -244,4 +298,65 @@ async def test_chat_for_another_dealers_lead_is_refused(api: Api) -> None:
         "/v1/dealers/autohuis/chat", content=body, headers=api.signed(body, secret=PREFIX_SECRET)
     )
     assert_error(response, 404, "unknown_lead")
+    assert (await api.state(lead_id)).status is LeadStatus.CONTACTING
+
+
+async def post_chat(api: Api, message: dict[str, Any]) -> Any:
+    body = json.dumps(message).encode()
+    return await api.http.post(
+        "/v1/dealers/autohuis-test/chat", content=body, headers=api.signed(body)
+    )
+
+
+async def chat_lead(api: Api) -> tuple[str, dict[str, Any]]:
+    """A lead that came in through a platform chat (it has a reply_url) and an e-mail address."""
+    lead = customer_lead(source="autotrack", reply_url=f"https://p.example/c/{unique()}")
+    lead_id = (await api.deliver(lead)).json()["lead_id"]
+    await api.state_when(lead_id, lambda s: len(s.touches) >= 1)
+    return lead_id, lead
+
+
+async def test_rule7_stop_in_platform_chat_opts_out(api: Api) -> None:
+    """Issue 9, finding 2: every chat message ends with "Stuur STOP …"; a STOP in the chat
+    made the lead engaged and opened a task instead."""
+    lead_id, lead = await chat_lead(api)
+    assert Channel.CHAT in (await api.state(lead_id)).usable_channels
+    stop = await post_chat(api, {"external_id": lead["external_id"], "text": "STOP"})
+    assert stop.status_code == 202, stop.text
+    state = await api.state_when(lead_id, lambda s: Channel.CHAT in s.opted_out)
+    assert Channel.CHAT not in state.usable_channels and Channel.EMAIL in state.usable_channels
+    assert state.status is LeadStatus.CONTACTING and state.open_task_id is None
+    start = await post_chat(api, {"lead_id": lead_id, "text": "start"})
+    assert start.status_code == 202, start.text
+    state = await api.state_when(lead_id, lambda s: Channel.CHAT in s.usable_channels)
+    assert state.open_task_id is None
+
+
+async def test_an_empty_chat_message_is_422_and_changes_nothing(api: Api) -> None:
+    """Issue 9, finding 6: a chat message without text made the lead engaged for nothing."""
+    lead_id, lead = await chat_lead(api)
+    for text in ("", "   "):
+        response = await post_chat(api, {"external_id": lead["external_id"], "text": text})
+        error = assert_error(response, 422, "invalid_chat_reply")
+        assert error["error"]["message"].startswith("text:")
+    state = await api.state(lead_id)
+    assert state.status is LeadStatus.CONTACTING and state.open_task_id is None
+
+
+async def test_rule6_an_attachment_only_chat_message_is_a_reply_that_says_so(api: Api) -> None:
+    lead_id, lead = await chat_lead(api)
+    photo = {"content_type": "image/jpeg", "name": "kenteken.jpg", "url": "https://p.example/f"}
+    message = {"external_id": lead["external_id"], "attachments": [photo]}
+    assert (await post_chat(api, message)).status_code == 202
+    state = await api.state_when(lead_id, lambda s: s.status is LeadStatus.ENGAGED)
+    replied = [e for e in state.events if e.what == "customer_replied"]
+    assert [(e.channel, e.detail) for e in replied] == [(Channel.CHAT, "[attachment: image/jpeg]")]
+    assert state.open_task_id is not None
+
+
+async def test_a_chat_message_with_an_unknown_field_names_it(api: Api) -> None:
+    lead_id, lead = await chat_lead(api)
+    response = await post_chat(api, {"external_id": lead["external_id"], "txt": "hoi"})
+    error = assert_error(response, 422, "invalid_chat_reply")
+    assert "txt" in error["error"]["message"]
     assert (await api.state(lead_id)).status is LeadStatus.CONTACTING

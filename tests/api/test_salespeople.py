@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from leads.models import LeadStatus, TaskStatus
-from tests.api.conftest import Api, assert_error, customer_lead
+from tests.api.conftest import Api, assert_error, customer_lead, in_days
 from tests.api.test_inbound import started
 from tests.conftest import eventually
 
@@ -43,7 +43,7 @@ async def test_reply_task_claim_and_appointment(api: Api) -> None:
 
     outcome = await api.http.post(
         f"/v1/leads/{lead_id}/outcome",
-        json={"outcome": "appointment", "appointment_at": "2026-11-28T10:00:00+01:00"},
+        json={"outcome": "appointment", "appointment_at": in_days(3)},
         headers=api.bearer("jan"),
     )
     assert outcome.status_code == 200, outcome.text
@@ -146,3 +146,46 @@ async def test_rule6_a_reply_after_the_conversation_ended_goes_to_a_human(api: A
     )
     assert state.touches == []  # nothing automatic was sent to a customer who just wrote
     assert len([line for line in api.lines() if line["lead_id"] == lead_id]) == 1
+
+
+@pytest.mark.parametrize("route", ["outcome", "calls"])
+async def test_malformed_json_is_400_bad_json_as_on_intake(api: Api, route: str) -> None:
+    """Issue 9, finding 8: the salesperson routes answered 422 `body.11: JSON decode error`
+    where intake answers 400 bad_json; one behaviour on every route, and nothing changes."""
+    lead_id, _ = await started(api)
+    headers = {**api.bearer("jan"), "content-type": "application/json"}
+    for body in (b'{"outcome": "won"', "{}".encode("utf-16")):
+        response = await api.http.post(
+            f"/v1/leads/{lead_id}/{route}", content=body, headers=headers
+        )
+        assert_error(response, 400, "bad_json")
+    unknown = await api.http.post(
+        f"/v1/leads/{lead_id}/{route}",
+        json={"outcome": "won", "result": "reached", "note_to_self": "x"},
+        headers=headers,
+    )
+    assert "note_to_self" in assert_error(unknown, 422)["error"]["message"]
+    assert (await api.state(lead_id)).status is LeadStatus.CONTACTING
+
+
+@pytest.mark.parametrize(
+    ("appointment_at", "reason"),
+    [
+        (None, "needs appointment_at"),
+        ("2026-01-05T10:00:00+01:00", "is in the past"),
+    ],
+    ids=["missing", "past"],
+)
+async def test_rule8_an_appointment_needs_a_time_to_come(
+    api: Api, appointment_at: str | None, reason: str
+) -> None:
+    """Issue 9, finding 8: an appointment without a time, or in the past, was accepted."""
+    lead_id, _ = await started(api)
+    response = await api.http.post(
+        f"/v1/leads/{lead_id}/outcome",
+        json={"outcome": "appointment", "appointment_at": appointment_at},
+        headers=api.bearer("jan"),
+    )
+    assert reason in assert_error(response, 409, "refused")["error"]["message"]
+    state = await api.state(lead_id)
+    assert state.status is LeadStatus.CONTACTING and state.appointment_at is None

@@ -336,7 +336,10 @@ async def test_no_log_line_carries_personal_data(
         "alert_salespeople",
     }
     sent = [e for e in activity_lines if e["event"] == "touch_sent"]
-    assert [(e["attempt"], e["touch_key"]) for e in sent] == [(2, f"{lead_id}:1:sms")]
+    conversation = sent[0]["run_id"]  # the first run of the lead: its conversation
+    assert [(e["attempt"], e["touch_key"]) for e in sent] == [
+        (2, f"{lead_id}:{conversation}:1:sms")
+    ]
 
     # Every workflow line carries its workflow's ids: the lead's and its task's lines, each
     # once (asking the closed lead replayed it: nothing was logged again).

@@ -26,6 +26,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+from pydantic import BaseModel, TypeAdapter
+from temporalio import activity
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType, WorkflowExecutionStatus
 from temporalio.api.workflow.v1 import WorkflowExecutionInfo
@@ -39,6 +41,8 @@ from temporalio.client import (
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.providers.outbox import OutboxProvider
 from activities.senders import Senders
@@ -61,7 +65,7 @@ from leads.models import (
     TaskStatus,
 )
 from tests.conftest import TEST_SERVER, dealer_dict, eventually
-from worker import build_worker
+from worker import PASSTHROUGH, WORKFLOWS, activities, build_worker
 from workflows.lead_follow_up import LeadFollowUp
 from workflows.opt_out import OptOut
 from workflows.sales_task import Claim, SalesTask
@@ -74,6 +78,7 @@ MAX_BYTES = 300_000  # a history this large is a scenario that should be split
 QUERY_TIMEOUT = timedelta(seconds=5)
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 
 def recording_config(task_queue: str, history_limit: int = 2000) -> Config:
@@ -405,6 +410,129 @@ async def after_erasure(rec: Recorder, config: Config) -> None:
     await rec.write("after-erasure-OptOut", kept, TERMINATED)
 
 
+# What a newer version of Blanco adds to its payloads, as this one sees them: fields it does
+# not know, at the top of a payload and inside its nested models.
+NEWER: dict[str, Any] = {"added_by_a_newer_version": {"channel": "carrier pigeon", "n": [1, 2]}}
+NEWER_QUEUE = "record-histories-newer"
+
+
+def with_unknown_fields(value: Any) -> Any:
+    """`value` as a newer version would send it: every model (nested ones too) with NEWER."""
+    if isinstance(value, BaseModel):
+        fields = {
+            name: with_unknown_fields(getattr(value, name)) for name in type(value).model_fields
+        }
+        return {**fields, **(value.model_extra or {}), **NEWER}
+    if isinstance(value, list | tuple):
+        return [with_unknown_fields(item) for item in value]
+    return value
+
+
+def from_a_newer_version(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """This version's activity, answering as a newer version would: its result carries
+    fields this version's workflows do not know. (Its arguments arrive undecoded, `*args`,
+    and are read with the activity's own types.)"""
+    defined = activity._Definition.must_from_callable(fn)
+    arg_types = defined.arg_types or []
+
+    @activity.defn(name=defined.name)
+    async def newer(*args: Any) -> Any:
+        decoded: list[Any] = [
+            TypeAdapter(t).validate_python(a) for t, a in zip(arg_types, args, strict=True)
+        ]
+        return with_unknown_fields(await fn(*decoded))
+
+    return newer
+
+
+def newer_model(model: type[M], **fields: Any) -> M:
+    """A payload a newer API or worker sends this version."""
+    return model.model_validate({**fields, **NEWER})
+
+
+async def newer_version(rec: Recorder) -> None:
+    """(g) A rolling deploy: a newer version's API and workers send this version payloads with
+    fields it does not know — the lead (its customer and vehicle too), signals, updates and
+    every activity result (the dealer plan and its windows too). The lead is answered,
+    replies, gets a task that is claimed, grows past a low history limit and continues as new
+    carrying all of it, and ends lost. Both runs and the task are recorded."""
+    # The default contact window (not "always"): the dealer plan then carries a nested model.
+    config = parse_config(
+        {
+            "temporal": {"task_queue": NEWER_QUEUE, "history_limit": LOW_HISTORY_LIMIT},
+            "api": {"public_base_url": "http://127.0.0.1:9"},
+            "dealers": [dealer_dict(business_hours="always")],
+        }
+    )
+    with tempfile.TemporaryDirectory(prefix="blanco-record-newer-") as tmp:
+        senders = Senders(outbox=OutboxProvider(Path(tmp) / "outbox.jsonl"))
+        worker = Worker(
+            rec.client,
+            task_queue=NEWER_QUEUE,
+            workflows=list(WORKFLOWS),
+            activities=[from_a_newer_version(fn) for fn in activities(config, senders, rec.client)],
+            workflow_runner=SandboxedWorkflowRunner(
+                restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
+            ),
+        )
+        async with worker:
+            await newer_run(rec, config)
+
+
+async def newer_run(rec: Recorder, config: Config) -> None:
+    email, phone = "nina.nieuw@example.nl", "+31 6 11223300"
+    lead = Lead.model_validate(
+        {
+            "source": "marktplaats",
+            "external_id": "mp-nina.nieuw",
+            "kind": "offer",
+            "customer": {"name": "Nina Nieuw", "email": email, "phone": phone, **NEWER},
+            "vehicle": {"make": "Volkswagen", "model": "Polo", **NEWER},
+            **NEWER,
+        }
+    )
+    first = await rec.start(config, lead)
+    await rec.until(first, lambda s: len(s.touches) == 1)
+    latest = rec.client.get_workflow_handle_for(LeadFollowUp.run, first.id)
+    await latest.signal(
+        LeadFollowUp.delivery_status,
+        newer_model(DeliveryReport, channel="email", touch=1, status="delivered", event_id="g-1"),
+    )
+    await latest.signal(
+        LeadFollowUp.customer_replied,
+        newer_model(CustomerReplied, channel="email", text="Kan het wat lager?", event_id="g-2"),
+    )
+    state = await rec.until(latest, lambda s: s.open_task_id is not None)
+    task = rec.task(state.open_task_id or "")
+    await task.execute_update(SalesTask.claim, newer_model(Claim, salesperson_id="jan"))
+    first_run, number = first.run_id, 0
+    while (await rec.execution(first.id)).execution.run_id == first_run:
+        number += 1
+        check(number <= 30, "no continue-as-new after 30 inquiries")
+        inquiry = Lead.model_validate(
+            {**lead.model_dump(), "source": "autoscout24", "external_id": f"as-nina-{number}"}
+        )
+        await latest.signal(LeadFollowUp.new_inquiry, inquiry)
+        await rec.settled(first)  # one at a time, no query meanwhile (see continue_as_new)
+    state = await rec.until(latest, lambda s: len(s.inquiries) == number + 1)
+    check(state.customer is not None and state.customer.model_extra == NEWER, "extras dropped")
+    await latest.execute_update(
+        LeadFollowUp.record_outcome, newer_model(RecordOutcome, outcome="lost", reason="price")
+    )
+    final = await rec.finish(latest)
+    check(final.status is LeadStatus.LOST, f"status {final.status}")
+    done = await rec.finish(task)
+    check(done.status is TaskStatus.DONE, f"task {done.status}")
+    await rec.write("newer-version-LeadFollowUp", first, CONTINUED)
+    last_run = (await rec.execution(first.id)).execution.run_id
+    await rec.write(
+        "newer-version-LeadFollowUp-continued",
+        rec.client.get_workflow_handle(first.id, run_id=last_run),
+        COMPLETED,
+    )
+    await rec.write("newer-version-SalesTask", task, COMPLETED)
+
+
 SCENARIOS: dict[str, Callable[[Recorder, Config, Config], Awaitable[None]]] = {
     "unreachable": lambda rec, config, limited: unreachable(rec, config),
     "reply": lambda rec, config, limited: reply(rec, config),
@@ -412,6 +540,7 @@ SCENARIOS: dict[str, Callable[[Recorder, Config, Config], Awaitable[None]]] = {
     "auto-reply": lambda rec, config, limited: auto_reply(rec, config),
     "continue-as-new": lambda rec, config, limited: continue_as_new(rec, limited),
     "after-erasure": lambda rec, config, limited: after_erasure(rec, config),
+    "newer-version": lambda rec, config, limited: newer_version(rec),
 }
 
 

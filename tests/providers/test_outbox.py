@@ -1,5 +1,6 @@
-"""activities.providers.outbox: the line format of DESIGN §4, one line per (lead, touch, channel)
-however often a send is retried, and correct appends from several processes at once."""
+"""activities.providers.outbox: the line format of DESIGN §4, one line per message key (lead,
+conversation, touch, channel) however often a send is retried, a returning customer's new
+conversation written afresh, and correct appends from several processes at once."""
 
 from __future__ import annotations
 
@@ -12,17 +13,28 @@ from typing import Any
 
 from activities.providers.base import OutboundMessage
 from activities.providers.outbox import OutboxProvider
+from leads.identity import message_key
 from leads.models import Channel
 
 LEAD = "lead-autohuis-test-0123456789abcdef01234567"
-FIELDS = ["lead_id", "touch", "channel", "to", "subject", "body", "sent_at"]
+RUN = "019a0000-0000-7000-8000-000000000001"  # the conversation: its first run id
+FIELDS = [
+    "lead_id", "conversation", "touch", "channel", "to", "subject", "body", "sent_at", "by"
+]  # fmt: skip
 
 
-def message(channel: Channel = Channel.EMAIL, touch: int = 1, lead: str = LEAD) -> OutboundMessage:
+def message(
+    channel: Channel = Channel.EMAIL,
+    touch: int = 1,
+    lead: str = LEAD,
+    conversation: str | None = RUN,
+) -> OutboundMessage:
     email = channel is Channel.EMAIL
     return OutboundMessage(
+        key=message_key(lead, conversation, touch, channel.value),
         lead_id=lead,
         dealer_id="autohuis-test",
+        conversation=conversation,
         touch=touch,
         channel=channel,
         to="p@example.nl" if email else "+31612345678",
@@ -47,6 +59,7 @@ def test_line_format(tmp_path: Path) -> None:
     [line] = lines(path)
     assert list(line) == FIELDS
     assert line["lead_id"] == LEAD
+    assert line["conversation"] == RUN
     assert line["touch"] == 1
     assert line["channel"] == "email"
     assert line["to"] == "p@example.nl"
@@ -55,7 +68,8 @@ def test_line_format(tmp_path: Path) -> None:
     sent_at = datetime.fromisoformat(line["sent_at"])
     assert sent_at.utcoffset() == timedelta(0)
     assert before <= sent_at <= datetime.now(UTC)
-    assert message_id == f"outbox:{LEAD}:1:email"
+    assert line["by"] == "blanco"
+    assert message_id == f"outbox:{LEAD}:{RUN}:1:email"
 
 
 def test_subject_is_null_outside_email(tmp_path: Path) -> None:
@@ -87,6 +101,30 @@ def test_same_touch_other_channel_and_next_touch_are_new_lines(tmp_path: Path) -
     outbox.send(message(Channel.EMAIL, touch=2))
     keys = [(line["touch"], line["channel"]) for line in lines(path)]
     assert keys == [(1, "email"), (1, "whatsapp"), (2, "email")]
+
+
+def test_a_returning_customer_s_new_conversation_is_written(tmp_path: Path) -> None:
+    """Issue 9, finding 3: the customer's conversation ended and they wrote again; the new
+    conversation (same lead id, a new first run) has a touch 1 of its own, which a key of
+    lead, touch and channel alone dropped as a repeat."""
+    path = tmp_path / "outbox.jsonl"
+    OutboxProvider(path).send(message())
+    back = "019a0000-0000-7000-8000-000000000002"
+    OutboxProvider(path).send(message(conversation=back))  # another worker process, too
+    OutboxProvider(path).send(message(conversation=back))  # and its retry
+    assert [line["conversation"] for line in lines(path)] == [RUN, back]
+
+
+def test_lines_written_before_conversations_still_count(tmp_path: Path) -> None:
+    """A send scheduled by an older worker (no conversation in its key) retried after the
+    upgrade finds its old line; a new send of the same touch number is another message."""
+    path = tmp_path / "outbox.jsonl"
+    before = {"lead_id": LEAD, "touch": 1, "channel": "email", "to": "p@example.nl"}
+    path.write_text(json.dumps(before) + "\n", encoding="utf-8")  # the line format until now
+    OutboxProvider(path).send(message(conversation=None))
+    assert len(lines(path)) == 1
+    OutboxProvider(path).send(message())
+    assert len(lines(path)) == 2
 
 
 def test_cache_sees_lines_other_processes_appended(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from activities.providers.base import OutboundMessage, PermanentDeliveryError, ProviderRejected
 from activities.providers.platform_chat import PlatformChat
+from leads.identity import message_key
 from leads.models import Channel
 from tests.fakes.chat import FakeChat
 from tests.fakes.fixtures import fake_chat
@@ -19,6 +20,7 @@ __all__ = ["fake_chat"]
 
 SECRET = "whsec_dGVzdC1zZWNyZXQtZm9yLWJsYW5jbw=="
 LEAD = "lead-autohuis-test-0123456789abcdef01234567"
+RUN = "019a0000-0000-7000-8000-000000000001"  # the conversation: its first run id
 TEXT = "Beste Pieter, de Golf staat klaar — tot morgen?"
 
 
@@ -26,6 +28,7 @@ def message(reply_url: str, **overrides: object) -> OutboundMessage:
     fields: dict[str, object] = {
         "lead_id": LEAD,
         "dealer_id": "autohuis-test",
+        "conversation": RUN,
         "touch": 1,
         "channel": Channel.CHAT,
         "to": reply_url,
@@ -33,6 +36,7 @@ def message(reply_url: str, **overrides: object) -> OutboundMessage:
         "text": TEXT,
     }
     fields.update(overrides)
+    fields.setdefault("key", message_key(LEAD, RUN, 1, "chat"))
     return OutboundMessage.model_validate(fields)
 
 
@@ -43,7 +47,7 @@ def test_post_is_signed_json(fake_chat: FakeChat) -> None:
     assert post.path == "/conversations/c-42/messages"
     assert post.header("content-type") == "application/json"
     assert post.json == {"lead_id": LEAD, "touch": 1, "text": TEXT}
-    assert post.header("webhook-id") == f"{LEAD}:1:chat" == message_id
+    assert post.header("webhook-id") == f"{LEAD}:{RUN}:1:chat" == message_id
     # The platform's check, with the real library: body bytes as received, headers as sent.
     assert Webhook(SECRET).verify(post.body, post.headers) == post.json
 
@@ -79,7 +83,7 @@ def test_error_mapping(fake_chat: FakeChat, status: int, expected: object) -> No
     fake_chat.fail_next(status)
     sender = PlatformChat(SECRET, timeout=5)
     if expected is None:
-        assert sender.send(message(fake_chat.reply_url())) == f"{LEAD}:1:chat"
+        assert sender.send(message(fake_chat.reply_url())) == f"{LEAD}:{RUN}:1:chat"
         return
     with pytest.raises(Exception) as raised:
         sender.send(message(fake_chat.reply_url()))

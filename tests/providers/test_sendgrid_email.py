@@ -9,6 +9,7 @@ import pytest
 
 from activities.providers.base import OutboundMessage, PermanentDeliveryError, ProviderRejected
 from activities.providers.sendgrid_email import SendGridEmail
+from leads.identity import message_key
 from leads.models import Channel
 from tests.fakes.fixtures import FAKE_SENDGRID_KEY, fake_sendgrid
 from tests.fakes.sendgrid import FakeSendGrid
@@ -18,6 +19,7 @@ from tests.fakes.server import FakeServer, Reply
 __all__ = ["fake_sendgrid"]
 
 LEAD = "lead-autohuis-test-0123456789abcdef01234567"
+RUN = "019a0000-0000-7000-8000-000000000001"  # the conversation: its first run id
 TO = "pieter.personal@example.nl"
 UNSUBSCRIBE = "http://localhost:8000/v1/unsubscribe/tok-abc"
 PERSONAL = (TO, "Pieter", "Golf")
@@ -27,6 +29,7 @@ def message(**overrides: object) -> OutboundMessage:
     fields: dict[str, object] = {
         "lead_id": LEAD,
         "dealer_id": "autohuis-test",
+        "conversation": RUN,
         "touch": 2,
         "channel": Channel.EMAIL,
         "to": TO,
@@ -39,6 +42,7 @@ def message(**overrides: object) -> OutboundMessage:
         "unsubscribe_url": UNSUBSCRIBE,
     }
     fields.update(overrides)
+    fields.setdefault("key", message_key(LEAD, RUN, 2, "email"))
     return OutboundMessage.model_validate(fields)
 
 
@@ -65,7 +69,7 @@ def test_request_is_the_v3_mail_send_document(fake_sendgrid: FakeSendGrid) -> No
             "List-Unsubscribe": f"<{UNSUBSCRIBE}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
-        "custom_args": {"blanco_touch": f"{LEAD}:2:email", "blanco_lead": LEAD},
+        "custom_args": {"blanco_touch": f"{LEAD}:{RUN}:2:email", "blanco_lead": LEAD},
     }
     assert message_id.startswith("fake-sg-")
 

@@ -11,8 +11,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from activities.providers.base import OutboundMessage, PermanentDeliveryError, ProviderRejected
-from activities.providers.twilio_messaging import TwilioMessaging
+from activities.providers.twilio_messaging import TwilioMessaging, TwilioUnavailable
+from leads.identity import message_key
+from leads.inbound import twilio_failure_permanent
 from leads.models import Channel
+from leads.twilio_errors import TWILIO_ERRORS, Verdict
 from tests.fakes.fixtures import fake_twilio
 from tests.fakes.twilio import FakeTwilio
 
@@ -20,6 +23,7 @@ from tests.fakes.twilio import FakeTwilio
 __all__ = ["fake_twilio"]
 
 LEAD = "lead-autohuis-test-0123456789abcdef01234567"
+RUN = "019a0000-0000-7000-8000-000000000001"  # the conversation: its first run id
 TO = "+31612345678"
 PUBLIC = "https://blanco.example.com"
 TEXT = "Beste Pieter, de Golf staat klaar."
@@ -29,6 +33,7 @@ def message(channel: Channel = Channel.SMS, **overrides: object) -> OutboundMess
     fields: dict[str, object] = {
         "lead_id": LEAD,
         "dealer_id": "autohuis-test",
+        "conversation": RUN,
         "touch": 3,
         "channel": channel,
         "to": TO,
@@ -38,6 +43,7 @@ def message(channel: Channel = Channel.SMS, **overrides: object) -> OutboundMess
         "text": TEXT,
     }
     fields.update(overrides)
+    fields.setdefault("key", message_key(LEAD, RUN, 3, str(fields["channel"])))
     return OutboundMessage.model_validate(fields)
 
 
@@ -67,7 +73,7 @@ def test_sms_request(fake_twilio: FakeTwilio) -> None:
         "To": [TO],
         "From": ["+3197010000099"],
         "Body": [TEXT],
-        "StatusCallback": [f"{PUBLIC}/v1/inbound/twilio/status?touch={LEAD}%3A3%3Asms"],
+        "StatusCallback": [f"{PUBLIC}/v1/inbound/twilio/status?touch={LEAD}%3A{RUN}%3A3%3Asms"],
     }
     assert sid.startswith("SM") and len(sid) == 34
 
@@ -80,7 +86,7 @@ def test_status_callback_carries_the_touch_key_and_no_personal_data(
     assert callback is not None
     url = urlsplit(callback)
     assert url.path == "/v1/inbound/twilio/status"
-    assert parse_qs(url.query) == {"touch": [f"{LEAD}:3:sms"]}
+    assert parse_qs(url.query) == {"touch": [f"{LEAD}:{RUN}:3:sms"]}
     assert TO not in callback and TO[1:] not in callback
 
 
@@ -97,7 +103,7 @@ def test_whatsapp_prefixes_both_addresses(fake_twilio: FakeTwilio, sender: str) 
     assert request.field("From") == "whatsapp:+3197010000098"
     assert request.field("Body") == TEXT
     assert request.field("StatusCallback") == (
-        f"{PUBLIC}/v1/inbound/twilio/status?touch={LEAD}%3A3%3Awhatsapp"
+        f"{PUBLIC}/v1/inbound/twilio/status?touch={LEAD}%3A{RUN}%3A3%3Awhatsapp"
     )
 
 
@@ -127,7 +133,8 @@ def test_whatsapp_template_outside_the_window(fake_twilio: FakeTwilio) -> None:
         ((400, 21612), PermanentDeliveryError),  # cannot route to this number
         ((400, 21614), PermanentDeliveryError),  # not a mobile number
         ((400, 21610), PermanentDeliveryError),  # recipient unsubscribed (STOP)
-        ((400, 63016), PermanentDeliveryError),  # WhatsApp: outside the window / not on it
+        ((400, 63016), ProviderRejected),  # WhatsApp free text outside the window: ours
+        ((400, 63003), PermanentDeliveryError),  # not on WhatsApp
         ((401, 20003), ProviderRejected),  # bad credentials
         ((403, 20003), ProviderRejected),
         ((400, 21606), ProviderRejected),  # our from number cannot send this
@@ -183,3 +190,23 @@ def test_other_channels_are_refused(fake_twilio: FakeTwilio) -> None:
     with pytest.raises(ValueError):
         provider(fake_twilio).send(message(Channel.EMAIL))
     assert fake_twilio.requests == []
+
+
+SEND_PATH = {
+    Verdict.ADDRESS: PermanentDeliveryError,
+    Verdict.OURS: ProviderRejected,
+    Verdict.TEMPORARY: TwilioUnavailable,
+}
+
+
+@pytest.mark.parametrize(("code", "verdict"), [(c, v) for c, (v, _) in TWILIO_ERRORS.items()])
+def test_one_answer_per_twilio_code_on_every_path(
+    fake_twilio: FakeTwilio, code: int, verdict: Verdict
+) -> None:
+    """Issue 9, finding 7: a code means the same whether Twilio refuses the send with it or
+    reports it on a status callback (63016 was permanent here and temporary there)."""
+    fake_twilio.error_next(code, 400)
+    with pytest.raises(Exception) as raised:
+        provider(fake_twilio).send(message())
+    assert type(raised.value) is SEND_PATH[verdict]
+    assert twilio_failure_permanent(code) is (verdict is Verdict.ADDRESS)

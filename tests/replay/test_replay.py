@@ -27,6 +27,9 @@ from temporalio import workflow
 # This module defines a workflow (the incompatible variant below), so the sandbox imports it
 # again for each run: everything else it imports is passed through, not re-imported.
 with workflow.unsafe.imports_passed_through():
+    import base64
+    from typing import Any
+
     import pytest
     from temporalio.client import WorkflowHistory
     from temporalio.contrib.pydantic import pydantic_data_converter
@@ -83,12 +86,73 @@ def test_the_recorded_histories_are_there() -> None:
     assert "reply-SalesTask.json" in names
     assert "continue-as-new-LeadFollowUp.json" in names
     assert "after-erasure-LeadFollowUp.json" in names  # the opt-out-registry patch's path
+    assert "newer-version-LeadFollowUp-continued.json" in names  # payloads from a newer version
 
 
 async def test_recorded_history_replays(history_file: Path) -> None:
     history = load(history_file)
     result = await replayer(LeadFollowUp, SalesTask, OptOut).replay_workflow(history)
     assert result.replay_failure is None
+
+
+# --- a newer version's payloads (issue 9, finding 4) --------------------------------------
+
+UNKNOWN = "added_by_a_newer_version"
+
+
+def payloads_by_event(path: Path) -> dict[str, list[Any]]:
+    """Every stored payload of a recorded history, decoded from JSON, by event type."""
+    found: dict[str, list[Any]] = {}
+
+    def collect(event_type: str, node: Any) -> None:
+        if isinstance(node, dict):
+            if "data" in node and "metadata" in node:
+                found.setdefault(event_type, []).append(json.loads(base64.b64decode(node["data"])))
+                return
+            for value in node.values():
+                collect(event_type, value)
+        elif isinstance(node, list):
+            for value in node:
+                collect(event_type, value)
+
+    for event in json.loads(path.read_text())["events"]:
+        event_type = event["eventType"].removeprefix("EVENT_TYPE_")
+        collect(event_type, {k: v for k, v in event.items() if k.endswith("Attributes")})
+    return found
+
+
+def carries_unknown(value: Any) -> bool:
+    return UNKNOWN in json.dumps(value)
+
+
+def test_the_newer_version_histories_carry_unknown_fields_where_they_claim() -> None:
+    """So the replays of them prove something: the lead and its nested models, signals,
+    updates, activity results (local ones too: the dealer plan) and the conversation carried
+    through continue-as-new hold fields this version does not know."""
+    lead = payloads_by_event(HISTORIES / "newer-version-LeadFollowUp.json")
+    for event_type in (
+        "WORKFLOW_EXECUTION_STARTED",
+        "WORKFLOW_EXECUTION_SIGNALED",
+        "ACTIVITY_TASK_COMPLETED",
+        "MARKER_RECORDED",
+    ):
+        assert any(carries_unknown(p) for p in lead[event_type]), event_type
+    started = lead["WORKFLOW_EXECUTION_STARTED"][0]
+    assert UNKNOWN in started and UNKNOWN in started["customer"] and UNKNOWN in started["vehicle"]
+    continued = payloads_by_event(HISTORIES / "newer-version-LeadFollowUp-continued.json")
+    (carried,) = [
+        p for p in continued["WORKFLOW_EXECUTION_STARTED"] if isinstance(p, dict) and "plan" in p
+    ]
+    assert UNKNOWN in carried["lead"] and UNKNOWN in carried["plan"]
+    assert UNKNOWN in carried["plan"]["contact_window"]
+    assert any(carries_unknown(p) for p in continued["WORKFLOW_EXECUTION_UPDATE_ACCEPTED"])
+    # ... and the run's result, decoded by this version, passes them on.
+    (result,) = continued["WORKFLOW_EXECUTION_COMPLETED"]
+    state = LeadState.model_validate(result)
+    assert state.customer is not None and UNKNOWN in (state.customer.model_extra or {})
+    task = payloads_by_event(HISTORIES / "newer-version-SalesTask.json")
+    assert any(carries_unknown(p) for p in task["WORKFLOW_EXECUTION_UPDATE_ACCEPTED"])
+    assert any(carries_unknown(p) for p in task["ACTIVITY_TASK_COMPLETED"])
 
 
 # --- the guard itself: an incompatible change must fail the replay -----------------------

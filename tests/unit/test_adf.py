@@ -425,6 +425,37 @@ def test_undeclared_windows_1252_is_read() -> None:
     assert only(document.encode("cp1252")).customer.name == "René"
 
 
+NAME = "José Müller-Ørsted"
+
+
+def adf_in(label: str, encoding: str, bom: bool = False, external_id: str = "1") -> bytes:
+    """An ADF document as a portal sends it: declared `label`, written in `encoding`."""
+    text = (
+        f'<?xml version="1.0" encoding="{label}"?><?adf version="1.0"?><adf><prospect>'
+        f'<id source="portal">{external_id}</id><customer><contact>'
+        f'<name part="full">{NAME}</name></contact></customer></prospect></adf>'
+    )
+    return (b"\xff\xfe" if bom else b"") + text.encode(encoding)
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        adf_in("UTF-8", "utf-8"),
+        adf_in("ISO-8859-1", "iso-8859-1"),
+        adf_in("windows-1252", "cp1252"),
+        adf_in("UTF-16", "utf-16-le", bom=True),
+        adf_in("UTF-16", "utf-16-le"),
+        adf_in("UTF-16", "utf-16-be"),
+    ],
+    ids=["utf-8", "iso-8859-1", "windows-1252", "utf-16-bom", "utf-16le-no-bom", "utf-16be-no-bom"],
+)
+def test_the_encodings_portals_send_keep_names_intact(document: bytes) -> None:
+    """Issue 9, finding 1: portals send ADF in these encodings; UTF-16 without a byte order
+    mark is recognised by its zero bytes, as XML 1.0 appendix F says."""
+    assert only(document).customer.name == NAME
+
+
 def test_doctype_without_entities_is_accepted() -> None:
     lead = only('<!DOCTYPE adf SYSTEM "adf.dtd"><adf><prospect><id>1</id></prospect></adf>')
     assert lead.external_id == "1"

@@ -154,6 +154,40 @@ def test_rule8_outcome_recorded(outcome: Outcome, reason: str | None, status: Le
     assert conversation.outcome is outcome
 
 
+@pytest.mark.parametrize(
+    ("appointment_at", "refused"),
+    [
+        pytest.param(None, "needs appointment_at", id="missing"),
+        pytest.param(NOW - timedelta(hours=1), "is in the past", id="past"),
+        pytest.param(NOW, "is in the past", id="now"),
+        pytest.param(NOW + timedelta(days=2), None, id="future"),
+        # No offset: the dealer's local time (NOW is 10:00 in Amsterdam).
+        pytest.param(datetime(2026, 11, 24, 10, 30), None, id="naive-local-future"),
+        pytest.param(datetime(2026, 11, 24, 9, 30), "is in the past", id="naive-local-past"),
+    ],
+)
+def test_rule8_an_appointment_is_a_time_to_come(
+    appointment_at: datetime | None, refused: str | None
+) -> None:
+    """Issue 9, finding 8: an appointment without a time, or in the past, was accepted."""
+    request = RecordOutcome(outcome=Outcome.APPOINTMENT, appointment_at=appointment_at)
+    refusal = start().refuse_appointment(request, NOW)
+    assert (refusal is None) if refused is None else (refused in (refusal or ""))
+
+
+def test_an_appointment_without_offset_is_kept_in_the_dealer_s_time_zone() -> None:
+    conversation = start()
+    at = datetime(2026, 11, 28, 10, 0)
+    conversation.record_outcome(NOW, RecordOutcome(outcome=Outcome.APPOINTMENT, appointment_at=at))
+    assert conversation.appointment_at == datetime(2026, 11, 28, 10, 0, tzinfo=AMS)
+
+
+@pytest.mark.parametrize("outcome", [o for o in Outcome if o is not Outcome.APPOINTMENT])
+def test_only_an_appointment_asks_for_a_time(outcome: Outcome) -> None:
+    request = RecordOutcome(outcome=outcome, reason="price")
+    assert start().refuse_appointment(request, NOW) is None
+
+
 @pytest.mark.parametrize("outcome", list(Outcome))
 @pytest.mark.parametrize("status", FINAL_STATUSES)
 def test_rule8_outcome_on_final_lead_refused(status: LeadStatus, outcome: Outcome) -> None:

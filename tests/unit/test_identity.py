@@ -12,6 +12,8 @@ import pytest
 
 from leads.identity import (
     INQUIRY_IDS_KEPT,
+    MessageKey,
+    alert_key,
     check_reply_token,
     check_unsubscribe_token,
     contact_identifiers,
@@ -19,8 +21,10 @@ from leads.identity import (
     customer_key,
     lead_dealer,
     lead_id,
+    message_key,
     opt_out_entries,
     opt_out_id,
+    parse_message_key,
     reply_address,
     unsubscribe_token,
 )
@@ -289,3 +293,41 @@ def test_opt_out_id_is_a_keyed_hash_without_personal_data() -> None:
     assert found == opt_out_id(DEALER, SECRET, identifier)
     assert found != opt_out_id(DEALER, "whsec_b3RoZXI=", identifier)
     assert found.removeprefix("optout-") not in {k for k in contact_keys(SECRET, [identifier])}
+
+
+# --- message keys: exactly once per conversation (issue 9, finding 3) -----------------------
+
+LEAD = "lead-autohuis-test-0123456789abcdef01234567"
+RUN = "019a0000-0000-7000-8000-000000000001"
+
+
+@pytest.mark.parametrize(
+    ("key", "parsed"),
+    [
+        pytest.param(f"{LEAD}:{RUN}:1:email", MessageKey(LEAD, RUN, 1, "email"), id="current"),
+        pytest.param(f"{LEAD}:3:sms", MessageKey(LEAD, None, 3, "sms"), id="before-conversations"),
+        pytest.param(f"alert:task-{LEAD}-1:{RUN}:3:jan", None, id="an-alert"),
+        pytest.param(f"{LEAD}::1:email", None, id="empty-conversation"),
+        pytest.param(f"{LEAD}:not-a-run!:1:email", None, id="bad-conversation"),
+        pytest.param(f"{LEAD}:{RUN}:one:email", None, id="bad-touch"),
+        pytest.param(f"{LEAD}:{RUN}:1:", None, id="no-channel"),
+        pytest.param("", None, id="empty"),
+    ],
+)
+def test_message_keys_read_back(key: str, parsed: MessageKey | None) -> None:
+    assert parse_message_key(key) == parsed
+
+
+def test_a_message_key_names_the_conversation() -> None:
+    """The same touch of the same lead id in two conversations: two keys."""
+    other = "019a0000-0000-7000-8000-000000000002"
+    assert message_key(LEAD, RUN, 1, "email") != message_key(LEAD, other, 1, "email")
+    assert parse_message_key(message_key(LEAD, RUN, 1, "email")) == (LEAD, RUN, 1, "email")
+    assert message_key(LEAD, None, 1, "email") == f"{LEAD}:1:email"  # as sent until now
+
+
+def test_an_alert_key_is_never_a_message_key() -> None:
+    """A salesperson's bounce or spam report of an alert must not reach the customer's lead."""
+    key = alert_key(f"task-{LEAD}-1", RUN, "3", "jan")
+    assert parse_message_key(key) is None
+    assert key != alert_key(f"task-{LEAD}-1", RUN, "3", "marieke")

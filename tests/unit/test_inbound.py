@@ -17,10 +17,11 @@ from leads.inbound import (
     Keyword,
     advance,
     auto_reply,
+    opt_keyword,
     sendgrid_event_action,
-    sms_keyword,
     twilio_failure_permanent,
     twilio_status,
+    with_attachments,
 )
 from leads.models import Channel, DeliveryStatus
 
@@ -71,7 +72,7 @@ OOO = {"Auto-Submitted": "auto-replied"}  # any auto-reply: the return date come
     ],
 )
 def test_rule7_sms_keywords(body: str, expected: Keyword) -> None:
-    assert sms_keyword(body) is expected
+    assert opt_keyword(body) is expected
 
 
 @pytest.mark.parametrize(
@@ -100,7 +101,7 @@ def test_rule7_sms_keywords(body: str, expected: Keyword) -> None:
     ],
 )
 def test_rule6_sms_sentence_with_a_keyword_is_a_reply(body: str) -> None:
-    assert sms_keyword(body) is None
+    assert opt_keyword(body) is None
 
 
 # --- rule 6: auto-replies are not replies ----------------------------------------------------
@@ -521,3 +522,25 @@ def test_rule7_sendgrid_reason_never_copies_event_text(event: dict[str, Any]) ->
     assert "jan" not in action.reason.casefold()
     assert action.reason in FIXED_REASONS
     assert action.channel is EMAIL
+
+
+# --- attachments: a reply that says what came (issue 9, finding 6) --------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "types", "expected"),
+    [
+        pytest.param("", ["image/jpeg"], "[attachment: image/jpeg]", id="photo-only"),
+        pytest.param(
+            "Kijk", ["image/jpeg", "application/pdf"],
+            "Kijk\n[2 attachments: image/jpeg, application/pdf]", id="text-and-two",
+        ),
+        pytest.param("", ["image/png", "IMAGE/PNG"], "[2 attachments: image/png]", id="same-type"),
+        pytest.param("  Hoi  ", [], "Hoi", id="no-attachments"),
+        pytest.param("", [""], "[attachment: unknown type]", id="no-type"),
+    ],
+)  # fmt: skip
+def test_rule6_attachments_make_a_reply_that_says_so(
+    text: str, types: list[str], expected: str
+) -> None:
+    assert with_attachments(text, types) == expected

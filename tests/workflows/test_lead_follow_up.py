@@ -265,7 +265,10 @@ async def test_rule6_unclaimed_task_reminds_then_escalates_then_closes_on_outcom
     assert claimed.status is TaskStatus.CLAIMED and "marktplaats" in claimed.summary
     await handle.execute_update(
         LeadFollowUp.record_outcome,
-        RecordOutcome(outcome="appointment", appointment_at=datetime(2027, 1, 5, 10, tzinfo=AMS)),
+        RecordOutcome(
+            outcome="appointment",
+            appointment_at=(await engine.env.get_current_time()) + timedelta(days=3),
+        ),
     )
     finished = await task_handle.result()
     assert finished.status is TaskStatus.DONE and finished.assigned_to == "jan"
