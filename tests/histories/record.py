@@ -184,6 +184,28 @@ class Recorder:
         )
         return await handle.result()
 
+    async def inquire_until_continued(
+        self, first: WorkflowHandle[LeadFollowUp, LeadState], inquiry: Callable[[int], Lead]
+    ) -> int:
+        """Send inquiries one at a time until the lead continues as new; how many it took.
+        No query meanwhile: a query that meets the continue-as-new makes the test server drop
+        the run's last events."""
+        latest = self.client.get_workflow_handle_for(LeadFollowUp.run, first.id)
+        number = 0
+        while (await self.execution(first.id)).execution.run_id == first.run_id:
+            number += 1
+            check(number <= 30, "no continue-as-new after 30 inquiries")
+            await latest.signal(LeadFollowUp.new_inquiry, inquiry(number))
+            await self.settled(first)
+        return number
+
+    async def write_runs(self, name: str, first: WorkflowHandle[Any, Any]) -> None:
+        """Both runs of a lead that continued as new: `<name>` and `<name>-continued`."""
+        await self.write(name, first, CONTINUED)
+        last_run = (await self.execution(first.id)).execution.run_id
+        last = self.client.get_workflow_handle(first.id, run_id=last_run)
+        await self.write(f"{name}-continued", last, COMPLETED)
+
     def task(self, task_id: str) -> WorkflowHandle[SalesTask, TaskState]:
         if task_id not in self.tasks:
             self.tasks.append(task_id)
@@ -347,28 +369,22 @@ async def continue_as_new(rec: Recorder, config: Config) -> None:
     first = await rec.start(config, lead)
     await rec.until(first, lambda s: len(s.touches) == 1)
     latest = rec.client.get_workflow_handle_for(LeadFollowUp.run, first.id)
-    first_run = first.run_id
     for status in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.READ):
         await latest.signal(
             LeadFollowUp.delivery_status,
             DeliveryReport(channel="email", touch=1, status=status, event_id=f"ev-d-{status}"),
         )
-    number = 0
-    while (await rec.execution(first.id)).execution.run_id == first_run:
-        number += 1
-        check(number <= 30, "no continue-as-new after 30 inquiries")
-        inquiry = fake_lead(
+    number = await rec.inquire_until_continued(
+        first,
+        lambda n: fake_lead(
             "Joost Proefpersoon",
             "joost.proef@example.nl",
             "+31 6 11223388",
             source="autoscout24",
-            external_id=f"as-joost-{number}",
+            external_id=f"as-joost-{n}",
             kind="test_drive",
-        )
-        await latest.signal(LeadFollowUp.new_inquiry, inquiry)
-        # One at a time, and no query meanwhile: a query that meets the continue-as-new
-        # makes the test server drop the run's last events.
-        await rec.settled(first)
+        ),
+    )
     state = await rec.until(latest, lambda s: len(s.inquiries) == number + 1)
     check(len(state.touches) == 1, f"{len(state.touches)} touches after continue-as-new")
     await latest.execute_update(
@@ -376,13 +392,7 @@ async def continue_as_new(rec: Recorder, config: Config) -> None:
     )
     final = await rec.finish(latest)
     check(final.status is LeadStatus.LOST, f"status {final.status}")
-    await rec.write("continue-as-new-LeadFollowUp", first, CONTINUED)
-    last_run = (await rec.execution(first.id)).execution.run_id
-    await rec.write(
-        "continue-as-new-LeadFollowUp-continued",
-        rec.client.get_workflow_handle(first.id, run_id=last_run),
-        COMPLETED,
-    )
+    await rec.write_runs("continue-as-new-LeadFollowUp", first)
 
 
 async def after_erasure(rec: Recorder, config: Config) -> None:
@@ -505,15 +515,12 @@ async def newer_run(rec: Recorder, config: Config) -> None:
     state = await rec.until(latest, lambda s: s.open_task_id is not None)
     task = rec.task(state.open_task_id or "")
     await task.execute_update(SalesTask.claim, newer_model(Claim, salesperson_id="jan"))
-    first_run, number = first.run_id, 0
-    while (await rec.execution(first.id)).execution.run_id == first_run:
-        number += 1
-        check(number <= 30, "no continue-as-new after 30 inquiries")
-        inquiry = Lead.model_validate(
-            {**lead.model_dump(), "source": "autoscout24", "external_id": f"as-nina-{number}"}
-        )
-        await latest.signal(LeadFollowUp.new_inquiry, inquiry)
-        await rec.settled(first)  # one at a time, no query meanwhile (see continue_as_new)
+    number = await rec.inquire_until_continued(
+        first,
+        lambda n: Lead.model_validate(
+            {**lead.model_dump(), "source": "autoscout24", "external_id": f"as-nina-{n}"}
+        ),
+    )
     state = await rec.until(latest, lambda s: len(s.inquiries) == number + 1)
     check(state.customer is not None and state.customer.model_extra == NEWER, "extras dropped")
     await latest.execute_update(
@@ -523,13 +530,7 @@ async def newer_run(rec: Recorder, config: Config) -> None:
     check(final.status is LeadStatus.LOST, f"status {final.status}")
     done = await rec.finish(task)
     check(done.status is TaskStatus.DONE, f"task {done.status}")
-    await rec.write("newer-version-LeadFollowUp", first, CONTINUED)
-    last_run = (await rec.execution(first.id)).execution.run_id
-    await rec.write(
-        "newer-version-LeadFollowUp-continued",
-        rec.client.get_workflow_handle(first.id, run_id=last_run),
-        COMPLETED,
-    )
+    await rec.write_runs("newer-version-LeadFollowUp", first)
     await rec.write("newer-version-SalesTask", task, COMPLETED)
 
 

@@ -106,6 +106,12 @@ class Engine:
     ) -> LeadState:
         return await eventually(lambda: self.state(handle), accept, env=self.env, step=step)
 
+    async def continued_as_new(self, handle: WorkflowHandle[LeadFollowUp, LeadState]) -> bool:
+        """Whether the run `handle` started continued as new."""
+        first = self.env.client.get_workflow_handle(handle.id, run_id=handle.result_run_id)
+        history = [event async for event in first.fetch_history_events()]
+        return history[-1].HasField("workflow_execution_continued_as_new_event_attributes")
+
     async def task(self, task_id: str) -> TaskState:
         return await self.env.client.get_workflow_handle_for(SalesTask.run, task_id).query(
             SalesTask.state
@@ -510,10 +516,10 @@ async def test_continue_as_new_keeps_the_whole_state(
         await engine.until(handle, lambda s: len(s.touches) == 2, step=timedelta(hours=1))
         await handle.signal(LeadFollowUp.opted_out, OptedOut(channel="sms"))
         final = await handle.result()  # follows the chain of runs
-        first = engine.env.client.get_workflow_handle(handle.id, run_id=handle.result_run_id)
-        history = [event async for event in first.fetch_history_events()]
-        assert history[-1].HasField("workflow_execution_continued_as_new_event_attributes")
+        assert await engine.continued_as_new(handle)
         assert final.status is LeadStatus.UNREACHABLE
         assert [t.number for t in final.touches] == list(range(1, 9))
         assert any(e.what == "opted_out" for e in final.events)
         assert len(engine.lines()) == 8
+        # One conversation across its runs: every line under the first run's id (issue 9).
+        assert {line["conversation"] for line in engine.lines()} == {handle.first_execution_run_id}

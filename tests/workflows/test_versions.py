@@ -20,11 +20,19 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 from temporalio import activity, workflow
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities.providers.outbox import OutboxProvider
 from activities.senders import Senders
-from leads.models import Channel, DeliveryFailed, DeliveryReport, LeadStatus, RecordOutcome
+from leads.models import (
+    Channel,
+    DeliveryFailed,
+    DeliveryReport,
+    LeadState,
+    LeadStatus,
+    RecordOutcome,
+)
 from tests.conftest import make_config
 from tests.workflows.test_lead_follow_up import Engine, engine_for
 from worker import WORKFLOWS, activities
@@ -117,9 +125,7 @@ async def test_continue_as_new_carries_what_a_newer_version_added(
             customer={"email": "nieuw@example.nl", **NEWER}, **{"loyalty": "gold"}
         )
         final = await handle.result()  # eight touches: past 50 events, continued as new
-        first = engine.env.client.get_workflow_handle(handle.id, run_id=handle.result_run_id)
-        history = [event async for event in first.fetch_history_events()]
-        assert history[-1].HasField("workflow_execution_continued_as_new_event_attributes")
+        assert await engine.continued_as_new(handle)
         assert final.customer is not None
         assert final.customer.model_extra == NEWER  # kept, and passed on to the next run
         assert len(final.touches) == 8
@@ -128,17 +134,26 @@ async def test_continue_as_new_carries_what_a_newer_version_added(
 # --- finding 3: exactly once per conversation ----------------------------------------------
 
 
-async def test_a_returning_customer_gets_a_first_answer(always_open: Engine) -> None:
-    """The conversation ended (not interested); the customer writes again and a new
-    conversation starts under the same lead id. Its touch 1 is written, under its own key."""
-    customer = {"email": "terug@example.nl"}
-    first = await always_open.start(customer=customer)
-    await always_open.until(first, lambda s: len(s.touches) == 1)
+Handle = WorkflowHandle[LeadFollowUp, LeadState]
+
+
+async def comes_back(engine: Engine, customer: dict[str, str]) -> tuple[Handle, Handle]:
+    """A customer's conversation ends (not interested); they write again through another
+    portal, and a new conversation starts under the same lead id: both runs, once the new
+    one has sent its touch 1."""
+    first = await engine.start(customer=customer)
+    await engine.until(first, lambda s: len(s.touches) == 1)
     await first.execute_update(LeadFollowUp.record_outcome, RecordOutcome(outcome="not_interested"))
     await first.result()
-    again = await always_open.start(customer=customer, source="autoscout24")
+    again = await engine.start(customer=customer, source="autoscout24")
     assert again.id == first.id
-    await always_open.until(again, lambda s: len(s.touches) == 1)
+    await engine.until(again, lambda s: len(s.touches) == 1)
+    return first, again
+
+
+async def test_a_returning_customer_gets_a_first_answer(always_open: Engine) -> None:
+    """The new conversation's touch 1 is written, under its own key."""
+    first, again = await comes_back(always_open, {"email": "terug@example.nl"})
     lines = always_open.lines()
     assert [(line["touch"], line["conversation"]) for line in lines] == [
         (1, first.first_execution_run_id),
@@ -150,13 +165,7 @@ async def test_a_returning_customer_gets_a_first_answer(always_open: Engine) -> 
 async def test_a_report_on_the_earlier_conversation_leaves_this_one_alone(
     always_open: Engine,
 ) -> None:
-    customer = {"email": "oud@example.nl"}
-    first = await always_open.start(customer=customer)
-    await always_open.until(first, lambda s: len(s.touches) == 1)
-    await first.execute_update(LeadFollowUp.record_outcome, RecordOutcome(outcome="not_interested"))
-    await first.result()
-    again = await always_open.start(customer=customer, source="autoscout24")
-    await always_open.until(again, lambda s: len(s.touches) == 1)
+    first, again = await comes_back(always_open, {"email": "oud@example.nl"})
     old = first.first_execution_run_id
     # Late reports on the old conversation's touch 1, routed back by its key.
     await again.signal(
@@ -177,15 +186,3 @@ async def test_a_report_on_the_earlier_conversation_leaves_this_one_alone(
     state = await always_open.until(again, lambda s: s.touches[0].delivery is not None)
     assert state.touches[0].delivery == "delivered" and state.touches[0].failed is None
     assert Channel.EMAIL in state.usable_channels
-
-
-async def test_continue_as_new_keeps_the_conversation(
-    time_env: WorkflowEnvironment, outbox_path: Path
-) -> None:
-    config = make_config(history_limit=50, contact_window="always", business_hours="always")
-    async with engine_for(time_env, outbox_path, config) as engine:
-        handle = await engine.start()
-        await handle.result()
-        conversations = {line["conversation"] for line in engine.lines()}
-        assert conversations == {handle.first_execution_run_id}
-        assert len(engine.lines()) == 8
