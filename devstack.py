@@ -3,6 +3,17 @@
 Starts `temporal server start-dev` (persistent SQLite under .data/, Web UI on :8233, search
 attributes registered), waits until it answers, then the worker and the API (:8000, docs at
 /docs). Ctrl-C stops all of it; if one part dies, the others are stopped too.
+
+The defaults are `make run`'s; these environment variables move the stack elsewhere (a test,
+or a second stack beside the first):
+
+    BLANCO_DEV_DATA           data folder: SQLite, outbox, dev key and token (default .data/)
+    BLANCO_DEV_TEMPORAL_PORT  the dev server's frontend on 127.0.0.1 (default 7233)
+    BLANCO_DEV_UI_PORT        the Temporal Web UI (default 8233)
+    BLANCO_DEV_API_PORT       the API on 127.0.0.1 (default 8000)
+    BLANCO_WORKER_METRICS     the worker's Prometheus endpoint (default 127.0.0.1:9464)
+
+The worker and the API always talk to this dev server (TEMPORAL_ADDRESS is set for them).
 """
 
 from __future__ import annotations
@@ -13,7 +24,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from codec import DEV_KEY_FILE, new_key
@@ -25,7 +37,43 @@ DATA = ROOT / ".data"
 ADDRESS = "127.0.0.1:7233"
 UI_PORT = 8233
 API_PORT = 8000
+WORKER_METRICS = "127.0.0.1:9464"
 STARTUP_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where this stack keeps its data and listens: `make run`'s defaults unless overridden."""
+
+    data: Path = DATA
+    temporal_port: int = int(ADDRESS.rsplit(":", 1)[1])
+    ui_port: int = UI_PORT
+    api_port: int = API_PORT
+    worker_metrics: str = WORKER_METRICS
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        default = cls()
+        return cls(
+            data=Path(env.get("BLANCO_DEV_DATA") or default.data).resolve(),
+            temporal_port=port_from(env, "BLANCO_DEV_TEMPORAL_PORT", default.temporal_port),
+            ui_port=port_from(env, "BLANCO_DEV_UI_PORT", default.ui_port),
+            api_port=port_from(env, "BLANCO_DEV_API_PORT", default.api_port),
+            worker_metrics=env.get("BLANCO_WORKER_METRICS") or default.worker_metrics,
+        )
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.temporal_port}"
+
+
+def port_from(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise SystemExit(f"{name} must be a port number, not {text!r}")
+    return int(text)
 
 
 # Temporal deletes a closed history once its close has been acknowledged by the task queues,
@@ -77,7 +125,7 @@ def dev_server_command(
 
 def dev_secret(path: Path, make: Callable[[], str]) -> str:
     """A secret of the local demo (payload key, operator token): made once, kept with the
-    data it protects."""
+    data it protects. Only called when the environment does not give it."""
     if not path.exists():
         path.parent.mkdir(exist_ok=True)
         path.write_text(make() + "\n")
@@ -114,16 +162,25 @@ def stop(processes: list[subprocess.Popen[bytes]], timeout: float = 15) -> None:
             process.wait()
 
 
+def child_env(settings: Settings) -> dict[str, str]:
+    """The worker's and the API's environment: this dev server, this data folder."""
+    env = {**os.environ, "TEMPORAL_ADDRESS": settings.address}
+    env.setdefault("BLANCO_OUTBOX", str(settings.data / "outbox.jsonl"))
+    env["BLANCO_WORKER_METRICS"] = settings.worker_metrics
+    if not env.get("BLANCO_CODEC_KEY"):
+        env["BLANCO_CODEC_KEY"] = dev_secret(settings.data / DEV_KEY_FILE.name, new_key)
+    if not env.get("BLANCO_OPERATOR_TOKEN"):
+        token = dev_secret(settings.data / "dev-operator.token", secrets.token_urlsafe)
+        env["BLANCO_OPERATOR_TOKEN"] = token
+    return env
+
+
 def main() -> int:
-    DATA.mkdir(exist_ok=True)
-    env = {**os.environ, "TEMPORAL_ADDRESS": os.environ.get("TEMPORAL_ADDRESS", ADDRESS)}
-    env.setdefault("BLANCO_OUTBOX", str(DATA / "outbox.jsonl"))
-    env.setdefault("BLANCO_WORKER_METRICS", "127.0.0.1:9464")
-    env.setdefault("BLANCO_CODEC_KEY", dev_secret(ROOT / DEV_KEY_FILE, new_key))
-    env.setdefault(
-        "BLANCO_OPERATOR_TOKEN", dev_secret(DATA / "dev-operator.token", secrets.token_urlsafe)
-    )
-    codec_endpoint = f"http://localhost:{API_PORT}/v1/codec/op/{env['BLANCO_OPERATOR_TOKEN']}"
+    settings = Settings.from_env(os.environ)
+    settings.data.mkdir(parents=True, exist_ok=True)
+    env = child_env(settings)
+    api_port = settings.api_port
+    codec_endpoint = f"http://localhost:{api_port}/v1/codec/op/{env['BLANCO_OPERATOR_TOKEN']}"
     processes: list[subprocess.Popen[bytes]] = []
     interrupted = False
 
@@ -137,22 +194,26 @@ def main() -> int:
         processes.append(
             subprocess.Popen(
                 dev_server_command(
-                    BIN / "temporal", DATA / "temporal.db", codec_endpoint=codec_endpoint
+                    BIN / "temporal",
+                    settings.data / "temporal.db",
+                    address=settings.address,
+                    ui_port=settings.ui_port,
+                    codec_endpoint=codec_endpoint,
                 )
             )
         )
-        wait_for_server(BIN / "temporal", env["TEMPORAL_ADDRESS"])
+        wait_for_server(BIN / "temporal", settings.address)
         processes.append(subprocess.Popen([sys.executable, str(ROOT / "worker.py")], env=env))
         processes.append(
             subprocess.Popen(
-                [sys.executable, "-m", "api", "--host", "127.0.0.1", "--port", str(API_PORT)],
+                [sys.executable, "-m", "api", "--host", "127.0.0.1", "--port", str(api_port)],
                 cwd=ROOT,
                 env=env,
             )
         )
         print(
-            f"\nBlanco is running.\n  Temporal UI  http://localhost:{UI_PORT}\n"
-            f"  API          http://localhost:{API_PORT}  (docs: /docs)\n"
+            f"\nBlanco is running.\n  Temporal UI  http://localhost:{settings.ui_port}\n"
+            f"  API          http://localhost:{api_port}  (docs: /docs)\n"
             f"  outbox       {env['BLANCO_OUTBOX']}\n"
             "  start a lead python starter.py lead examples/offer-placeholder-phone.json\n"
             "Ctrl-C stops everything.\n",
