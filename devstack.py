@@ -24,9 +24,10 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from codec import DEV_KEY_FILE, new_key
 from workflows import search_attributes as sa
@@ -149,7 +150,7 @@ def wait_for_server(temporal: Path, address: str, deadline: float = STARTUP_SECO
     raise RuntimeError(f"the Temporal dev server did not answer on {address}")
 
 
-def stop(processes: list[subprocess.Popen[bytes]], timeout: float = 15) -> None:
+def stop(processes: Sequence[subprocess.Popen[Any]], timeout: float = 15) -> None:
     """Newest first: the worker finishes its tasks before the server goes away. SIGINT, as
     Ctrl-C would; killed when it does not end in time. (The tests stop theirs the same way.)"""
     for process in reversed(processes):
@@ -160,6 +161,19 @@ def stop(processes: list[subprocess.Popen[bytes]], timeout: float = 15) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def starter_command(settings: Settings) -> str:
+    """The banner's example, as it works from the checkout in a second terminal: the venv's
+    python, and the address and key that starter.py would not find by itself."""
+    python = os.path.relpath(sys.executable, ROOT)
+    prefix = ""
+    if settings.address != ADDRESS:  # starter.py's default is localhost:7233
+        prefix += f"TEMPORAL_ADDRESS={settings.address} "
+    dev_key = settings.data / DEV_KEY_FILE.name
+    if "BLANCO_CODEC_KEY" not in os.environ and dev_key != ROOT / DEV_KEY_FILE:
+        prefix += f"BLANCO_CODEC_KEY=$(cat {dev_key}) "  # it looks in .data/ only
+    return f"{prefix}{python} starter.py lead examples/offer-placeholder-phone.json"
 
 
 def child_env(settings: Settings) -> dict[str, str]:
@@ -215,7 +229,7 @@ def main() -> int:
             f"\nBlanco is running.\n  Temporal UI  http://localhost:{settings.ui_port}\n"
             f"  API          http://localhost:{api_port}  (docs: /docs)\n"
             f"  outbox       {env['BLANCO_OUTBOX']}\n"
-            "  start a lead python starter.py lead examples/offer-placeholder-phone.json\n"
+            f"  start a lead {starter_command(settings)}\n"
             "Ctrl-C stops everything.\n",
             flush=True,
         )
