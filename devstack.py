@@ -2,7 +2,10 @@
 
 Starts `temporal server start-dev` (persistent SQLite under .data/, Web UI on :8233, search
 attributes registered), waits until it answers, then the worker and the API (:8000, docs at
-/docs). Ctrl-C stops all of it; if one part dies, the others are stopped too.
+/docs), and says "Blanco is running." once the API answers GET /healthz and the worker polls
+its task queue (asked through the `temporal` CLI). A part that does not come up within a
+minute is named, and the others are stopped. Ctrl-C stops all of it; if one part dies, the
+others are stopped too.
 
 The defaults are `make run`'s; these environment variables move the stack elsewhere (a test,
 or a second stack beside the first):
@@ -18,11 +21,14 @@ The worker and the API always talk to this dev server (TEMPORAL_ADDRESS is set f
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from codec import DEV_KEY_FILE, new_key
+from leads.config import ConfigError, load_config
 from workflows import search_attributes as sa
 
 ROOT = Path(__file__).resolve().parent
@@ -134,20 +141,92 @@ def dev_secret(path: Path, make: Callable[[], str]) -> str:
     return path.read_text().strip()
 
 
-def wait_for_server(temporal: Path, address: str, deadline: float = STARTUP_SECONDS) -> None:
-    """Poll `temporal operator cluster health` (the CLI, so this supervising process never
-    holds a Temporal client of its own) until the server answers."""
+@dataclass(frozen=True)
+class Part:
+    """One process of the stack, named as devstack's lines name it ("the worker"), with what
+    its start-up waits for ("polling task queue 'leads'") and the probe that tells."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    awaited: str
+    ready: Callable[[], bool]
+
+
+def wait_until_ready(
+    parts: Sequence[Part], deadline: float, stopping: threading.Event
+) -> str | None:
+    """None once every part is ready (or Ctrl-C came); otherwise what went wrong, naming the
+    part: it ended, or it did not come up in time."""
+    pending = list(parts)
     give_up = time.monotonic() + deadline
-    while time.monotonic() < give_up:
-        health = subprocess.run(
-            [str(temporal), "operator", "cluster", "health", "--address", address],
-            capture_output=True,
-            stdin=subprocess.DEVNULL,
+    while not stopping.is_set():
+        for part in list(pending):
+            code = part.process.poll()
+            if code is not None:
+                return f"{part.name} exited (code {code}) before {part.awaited}"
+            if part.ready():
+                pending.remove(part)
+        if not pending:
+            return None
+        if time.monotonic() >= give_up:
+            return f"{pending[0].name} is not {pending[0].awaited} after {deadline:g} s"
+        stopping.wait(0.2)  # supervising a start-up; Ctrl-C ends the wait at once
+    return None
+
+
+def cli(temporal: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    """The `temporal` CLI: this supervising process holds no Temporal client of its own. A
+    call that hangs counts as a failed one."""
+    try:
+        return subprocess.run(
+            [str(temporal), *args], capture_output=True, stdin=subprocess.DEVNULL, timeout=30
         )
-        if health.returncode == 0:
-            return
-        time.sleep(0.2)  # supervising a process start-up, not a test
-    raise RuntimeError(f"the Temporal dev server did not answer on {address}")
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess([str(temporal), *args], -1, b"", b"")
+
+
+def server_answers(temporal: Path, address: str) -> bool:
+    return cli(temporal, "operator", "cluster", "health", "--address", address).returncode == 0
+
+
+def worker_polls(temporal: Path, address: str, task_queue: str) -> bool:
+    """Someone polls the queue for workflow and for activity tasks. The dev server was started
+    by this devstack, so nobody else's pollers are on it."""
+    described = cli(
+        temporal,
+        "task-queue",
+        "describe",
+        "--task-queue",
+        task_queue,
+        "--address",
+        address,
+        "--output",
+        "json",
+    )
+    if described.returncode != 0:
+        return False
+    try:
+        found = polled_types(json.loads(described.stdout))
+    except ValueError:  # not the JSON document --output json promises: not polling yet
+        return False
+    return {"workflow", "activity"} <= found
+
+
+def polled_types(described: Mapping[str, Any]) -> set[str]:
+    """The task types with pollers, from `temporal task-queue describe --output json`."""
+    return {str(poller.get("taskQueueType")) for poller in described.get("pollers") or []}
+
+
+def api_answers(port: int) -> bool:
+    # http.client, not urllib or httpx: an http_proxy in the environment must not answer.
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+    try:
+        connection.request("GET", "/healthz")
+        return connection.getresponse().status == 200
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        connection.close()
 
 
 def stop(processes: Sequence[subprocess.Popen[Any]], timeout: float = 15) -> None:
@@ -189,56 +268,117 @@ def child_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def say(line: str) -> None:
+    print(line, flush=True)  # as it happens, also into a pipe (`| tee`, the tests)
+
+
+def banner(settings: Settings, env: Mapping[str, str]) -> str:
+    return (
+        f"\nBlanco is running.\n  Temporal UI  http://localhost:{settings.ui_port}\n"
+        f"  API          http://localhost:{settings.api_port}  (docs: /docs)\n"
+        f"  outbox       {env['BLANCO_OUTBOX']}\n"
+        f"  start a lead {starter_command(settings)}\n"
+        "Ctrl-C stops everything.\n"
+    )
+
+
+def start_stack(
+    parts: list[Part],
+    settings: Settings,
+    env: dict[str, str],
+    task_queue: str,
+    stopping: threading.Event,
+) -> str | None:
+    """The server, once it answers the worker and the API, each appended to `parts` as it
+    starts (so that it is stopped whatever happens next). None when all of them answer (or
+    Ctrl-C came); otherwise which part did not come up."""
+    temporal = BIN / "temporal"
+    token = env["BLANCO_OPERATOR_TOKEN"]
+    codec_endpoint = f"http://localhost:{settings.api_port}/v1/codec/op/{token}"
+    server = subprocess.Popen(
+        dev_server_command(
+            temporal,
+            settings.data / "temporal.db",
+            address=settings.address,
+            ui_port=settings.ui_port,
+            codec_endpoint=codec_endpoint,
+        )
+    )
+    parts.append(
+        Part(
+            "the Temporal server",
+            server,
+            f"answering on {settings.address}",
+            lambda: server_answers(temporal, settings.address),
+        )
+    )
+    failure = wait_until_ready(parts, STARTUP_SECONDS, stopping)
+    if failure or stopping.is_set():
+        return failure
+    worker = subprocess.Popen([sys.executable, str(ROOT / "worker.py")], env=env)
+    parts.append(
+        Part(
+            "the worker",
+            worker,
+            f"polling task queue {task_queue!r}",
+            lambda: worker_polls(temporal, settings.address, task_queue),
+        )
+    )
+    api = subprocess.Popen(
+        [sys.executable, "-m", "api", "--host", "127.0.0.1", "--port", str(settings.api_port)],
+        cwd=ROOT,
+        env=env,
+    )
+    parts.append(
+        Part(
+            "the API",
+            api,
+            f"answering GET http://127.0.0.1:{settings.api_port}/healthz",
+            lambda: api_answers(settings.api_port),
+        )
+    )
+    return wait_until_ready(parts[1:], STARTUP_SECONDS, stopping)
+
+
+def supervise(parts: Sequence[Part], stopping: threading.Event) -> str | None:
+    """Until Ctrl-C (None) or until a part ends by itself (which one)."""
+    while not stopping.wait(0.5):
+        for part in parts:
+            code = part.process.poll()
+            if code is not None:
+                return f"{part.name} exited (code {code})"
+    return None
+
+
 def main() -> int:
     settings = Settings.from_env(os.environ)
+    try:
+        task_queue = load_config().temporal.task_queue  # the worker's, read the same way
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
     settings.data.mkdir(parents=True, exist_ok=True)
     env = child_env(settings)
-    api_port = settings.api_port
-    codec_endpoint = f"http://localhost:{api_port}/v1/codec/op/{env['BLANCO_OPERATOR_TOKEN']}"
-    processes: list[subprocess.Popen[bytes]] = []
-    interrupted = False
+    parts: list[Part] = []
+    stopping = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
-        nonlocal interrupted
-        interrupted = True
+        stopping.set()
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
-        processes.append(
-            subprocess.Popen(
-                dev_server_command(
-                    BIN / "temporal",
-                    settings.data / "temporal.db",
-                    address=settings.address,
-                    ui_port=settings.ui_port,
-                    codec_endpoint=codec_endpoint,
-                )
-            )
-        )
-        wait_for_server(BIN / "temporal", settings.address)
-        processes.append(subprocess.Popen([sys.executable, str(ROOT / "worker.py")], env=env))
-        processes.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "api", "--host", "127.0.0.1", "--port", str(api_port)],
-                cwd=ROOT,
-                env=env,
-            )
-        )
-        print(
-            f"\nBlanco is running.\n  Temporal UI  http://localhost:{settings.ui_port}\n"
-            f"  API          http://localhost:{api_port}  (docs: /docs)\n"
-            f"  outbox       {env['BLANCO_OUTBOX']}\n"
-            f"  start a lead {starter_command(settings)}\n"
-            "Ctrl-C stops everything.\n",
-            flush=True,
-        )
-        while not interrupted and all(p.poll() is None for p in processes):
-            time.sleep(0.5)  # supervising: notice a dead child or Ctrl-C
+        failure = start_stack(parts, settings, env, task_queue, stopping)
+        if failure:
+            say(f"Blanco did not start: {failure}. Stopping the rest.")
+        elif not stopping.is_set():
+            say(banner(settings, env))
+            failure = supervise(parts, stopping)
+            if failure:
+                say(f"{failure}. Stopping the rest.")
     finally:
-        stop(processes)
-    failed = [p.returncode for p in processes if p.returncode not in (0, None, -2, 130)]
-    return 0 if interrupted or not failed else failed[0]
+        stop([part.process for part in parts])
+    return 1 if failure else 0
 
 
 if __name__ == "__main__":

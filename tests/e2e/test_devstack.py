@@ -25,8 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+import httpx
 import pytest
 
+import devstack
 from devstack import stop
 from tests.conftest import DEV_SERVER
 
@@ -173,8 +175,28 @@ def pollers(env: dict[str, str]) -> set[str]:
 def test_make_run_answers_at_its_banner_refuses_a_second_run_and_stops_in_order(
     first: tuple[subprocess.Popen[str], Output, dict[str, str]],
 ) -> None:
-    _process, output, _env = first
+    _process, output, env = first
+    api = f"http://127.0.0.1:{env['BLANCO_DEV_API_PORT']}"
 
     output.until(lambda line: line == "Blanco is running.", START_DEADLINE)
+    assert httpx.get(f"{api}/healthz", timeout=5).status_code == 200
+    assert pollers(env) >= {"workflow", "activity"}
     banner = output.until(lambda line: line.startswith("Ctrl-C"), 5)
     assert any(line.strip().endswith(STARTER) for line in banner), banner
+
+
+def test_a_part_that_does_not_come_up_is_named() -> None:
+    silent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    failing = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    try:
+        never = devstack.Part("the worker", silent, awaited="polling", ready=lambda: False)
+        assert devstack.wait_until_ready([never], 0.5, threading.Event()) == (
+            "the worker is not polling after 0.5 s"
+        )
+        failing.wait(timeout=30)
+        dead = devstack.Part("the API", failing, awaited="answering", ready=lambda: False)
+        assert devstack.wait_until_ready([dead], 30, threading.Event()) == (
+            "the API exited (code 3) before answering"
+        )
+    finally:
+        stop([silent, failing])
