@@ -7,6 +7,10 @@ its task queue (asked through the `temporal` CLI). A part that does not come up 
 minute is named, and the others are stopped. Ctrl-C stops all of it; if one part dies, the
 others are stopped too.
 
+A second `make run` on the same data folder says that Blanco is already running, and where,
+and exits 0 (the running one holds an flock on .data/devstack.lock). A port another program
+listens on is named in one line, and nothing starts.
+
 The defaults are `make run`'s; these environment variables move the stack elsewhere (a test,
 or a second stack beside the first):
 
@@ -21,11 +25,13 @@ The worker and the API always talk to this dev server (TEMPORAL_ADDRESS is set f
 
 from __future__ import annotations
 
+import fcntl
 import http.client
 import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -33,7 +39,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from codec import DEV_KEY_FILE, new_key
 from leads.config import ConfigError, load_config
@@ -47,6 +53,7 @@ UI_PORT = 8233
 API_PORT = 8000
 WORKER_METRICS = "127.0.0.1:9464"
 STARTUP_SECONDS = 60.0
+LOCK_FILE = "devstack.lock"  # in the data folder, held by the devstack running on it
 
 
 @dataclass(frozen=True)
@@ -268,6 +275,68 @@ def child_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def claim(data: Path, settings: Settings) -> TextIO | None:
+    """This devstack's hold on its data folder: an flock, which the kernel releases when the
+    process ends however it ends, holding where this stack listens. None when another
+    devstack holds it."""
+    lock = (data / LOCK_FILE).open("a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        return None
+    lock.truncate(0)
+    lock.write(whereabouts(settings) + "\n")
+    lock.flush()
+    return lock
+
+
+def whereabouts(settings: Settings) -> str:
+    return (
+        f"Temporal UI http://localhost:{settings.ui_port}, API http://localhost:{settings.api_port}"
+    )
+
+
+def already_running(data: Path) -> str:
+    held = (data / LOCK_FILE).read_text().strip()  # the running one's ports, maybe not ours
+    return f"Blanco is already running from {shown(data)}: {held}"
+
+
+def shown(folder: Path) -> str:
+    """A folder as a developer in the checkout reads it: `.data/`."""
+    try:
+        return f"{folder.relative_to(Path.cwd())}/"
+    except ValueError:
+        return f"{folder}/"
+
+
+def taken_port(settings: Settings) -> str | None:
+    """The first port this stack needs that another program listens on, as one line."""
+    metrics_host, _, metrics_port = settings.worker_metrics.rpartition(":")
+    needed = [
+        ("the Temporal server", "127.0.0.1", settings.temporal_port),
+        ("the Temporal UI", "127.0.0.1", settings.ui_port),
+        ("the API", "127.0.0.1", settings.api_port),
+    ]
+    if metrics_port.isdigit():
+        needed.append(("the worker's metrics", metrics_host, int(metrics_port)))
+    for what, host, port in needed:
+        if not bindable(host, port):
+            return f"port {port} ({what}) is in use by another program"
+    return None
+
+
+def bindable(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        # As the servers bind: a port left in TIME_WAIT by the last run is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def say(line: str) -> None:
     print(line, flush=True)  # as it happens, also into a pipe (`| tee`, the tests)
 
@@ -352,12 +421,20 @@ def supervise(parts: Sequence[Part], stopping: threading.Event) -> str | None:
 
 def main() -> int:
     settings = Settings.from_env(os.environ)
+    settings.data.mkdir(parents=True, exist_ok=True)
+    lock = claim(settings.data, settings)
+    if lock is None:
+        say(already_running(settings.data))
+        return 0
+    taken = taken_port(settings)
+    if taken:
+        print(f"Cannot start Blanco: {taken}.", file=sys.stderr)
+        return 1
     try:
         task_queue = load_config().temporal.task_queue  # the worker's, read the same way
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2
-    settings.data.mkdir(parents=True, exist_ok=True)
     env = child_env(settings)
     parts: list[Part] = []
     stopping = threading.Event()
@@ -378,6 +455,7 @@ def main() -> int:
                 say(f"{failure}. Stopping the rest.")
     finally:
         stop([part.process for part in parts])
+        lock.close()  # only now may another devstack start on this folder
     return 1 if failure else 0
 
 

@@ -184,6 +184,44 @@ def test_make_run_answers_at_its_banner_refuses_a_second_run_and_stops_in_order(
     banner = output.until(lambda line: line.startswith("Ctrl-C"), 5)
     assert any(line.strip().endswith(STARTER) for line in banner), banner
 
+    second = subprocess.run(
+        [sys.executable, "devstack.py"],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    said = second.stdout + second.stderr
+    assert second.returncode == 0, said
+    assert "Blanco is already running" in said
+    assert f"http://localhost:{env['BLANCO_DEV_UI_PORT']}" in said
+    assert f"http://localhost:{env['BLANCO_DEV_API_PORT']}" in said
+    assert "Temporal Server:" not in said  # no second server was started
+    assert httpx.get(f"{api}/healthz", timeout=5).status_code == 200
+
+
+@pytest.mark.parametrize("taken", ["BLANCO_DEV_TEMPORAL_PORT", "BLANCO_DEV_API_PORT"])
+def test_a_port_another_program_holds_is_named_in_one_line(tmp_path: Path, taken: str) -> None:
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        env = {**devstack_env(tmp_path / "data", free_ports()), taken: str(port)}
+        done = subprocess.run(
+            [sys.executable, "devstack.py"],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    said = (done.stdout + done.stderr).strip().splitlines()
+    assert done.returncode != 0
+    assert len(said) == 1 and str(port) in said[0] and "in use" in said[0], said
+
 
 def test_a_part_that_does_not_come_up_is_named() -> None:
     silent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
