@@ -4,8 +4,11 @@ Starts `temporal server start-dev` (persistent SQLite under .data/, Web UI on :8
 attributes registered), waits until it answers, then the worker and the API (:8000, docs at
 /docs), and says "Blanco is running." once the API answers GET /healthz and the worker polls
 its task queue (asked through the `temporal` CLI). A part that does not come up within a
-minute is named, and the others are stopped. Ctrl-C stops all of it; if one part dies, the
-others are stopped too.
+minute is named, and the others are stopped. If one part dies, the others are stopped too.
+
+Ctrl-C reaches devstack alone (the parts run in sessions of their own), which stops the API,
+then the worker, then the server (SIGINT each, killed after 15 s), one line for each, so that
+nothing loses the server while it is still shutting down.
 
 A second `make run` on the same data folder says that Blanco is already running, and where,
 and exits 0 (the running one holds an flock on .data/devstack.lock). A port another program
@@ -39,7 +42,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
 from codec import DEV_KEY_FILE, new_key
 from leads.config import ConfigError, load_config
@@ -157,6 +160,7 @@ class Part:
     process: subprocess.Popen[bytes]
     awaited: str
     ready: Callable[[], bool]
+    relay: Relay | None = None  # the server's output, passed on by devstack
 
 
 def wait_until_ready(
@@ -236,17 +240,93 @@ def api_answers(port: int) -> bool:
         connection.close()
 
 
+def spawn(
+    command: list[str],
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    stdout: int | None = None,
+) -> subprocess.Popen[bytes]:
+    """A part in a session of its own: the terminal's Ctrl-C reaches devstack alone, which
+    then stops the parts one by one, in order."""
+    return subprocess.Popen(
+        command,
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=stdout,
+        stderr=subprocess.STDOUT if stdout is not None else None,
+        start_new_session=True,
+    )
+
+
+class Relay:
+    """The dev server's output, passed on to ours line by line. Once the server is being
+    stopped its warnings are dropped: its own internal workers poll the frontend it has just
+    closed ("Failed to poll for task.", "network dial error") at every start-dev shutdown,
+    which reads as a failure and is none. Errors still pass."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stopping = threading.Event()
+        self._stream = stream
+        self._thread = threading.Thread(target=self._pass_on, daemon=True)
+        self._thread.start()
+
+    def _pass_on(self) -> None:
+        for line in self._stream:
+            if self.stopping.is_set() and b" level=WARN " in line:
+                continue
+            try:
+                sys.stdout.buffer.write(line)
+                sys.stdout.buffer.flush()
+            except OSError:
+                # Our output is gone (`make run | head`): keep draining the pipe, or the
+                # server would block on its next line.
+                continue
+
+    def finish(self, timeout: float) -> None:
+        """Wait until the server's last line is passed on (it has ended)."""
+        self._thread.join(timeout)
+
+
 def stop(processes: Sequence[subprocess.Popen[Any]], timeout: float = 15) -> None:
-    """Newest first: the worker finishes its tasks before the server goes away. SIGINT, as
-    Ctrl-C would; killed when it does not end in time. (The tests stop theirs the same way.)"""
+    """Newest first: the worker finishes its tasks before the server goes away. (The tests
+    stop theirs the same way.)"""
     for process in reversed(processes):
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        end(process, timeout)
+
+
+def end(process: subprocess.Popen[Any], timeout: float) -> bool:
+    """SIGINT, as Ctrl-C would; killed when it does not end in time (then True)."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        return True
+    return False
+
+
+def stop_parts(parts: Sequence[Part], timeout: float = 15) -> None:
+    """The API, then the worker, then the server, so that none loses the server while it is
+    still shutting down; one line for each as it stops."""
+    for part in reversed(parts):
+        code = part.process.poll()
+        if part.relay:
+            part.relay.stopping.set()
+        killed = end(part.process, timeout)
+        if part.relay:
+            part.relay.finish(timeout)
+        say(stopped(part.name, code, killed, timeout))
+
+
+def stopped(name: str, code_before: int | None, killed: bool, timeout: float) -> str:
+    if code_before is not None:
+        return f"{name} had already exited (code {code_before})"
+    if killed:
+        return f"stopped {name} (killed: it had not ended {timeout:g} s after SIGINT)"
+    return f"stopped {name}"
 
 
 def starter_command(settings: Settings) -> str:
@@ -364,27 +444,30 @@ def start_stack(
     temporal = BIN / "temporal"
     token = env["BLANCO_OPERATOR_TOKEN"]
     codec_endpoint = f"http://localhost:{settings.api_port}/v1/codec/op/{token}"
-    server = subprocess.Popen(
+    server = spawn(
         dev_server_command(
             temporal,
             settings.data / "temporal.db",
             address=settings.address,
             ui_port=settings.ui_port,
             codec_endpoint=codec_endpoint,
-        )
+        ),
+        stdout=subprocess.PIPE,
     )
+    assert server.stdout is not None  # piped just above
     parts.append(
         Part(
             "the Temporal server",
             server,
             f"answering on {settings.address}",
             lambda: server_answers(temporal, settings.address),
+            relay=Relay(server.stdout),
         )
     )
     failure = wait_until_ready(parts, STARTUP_SECONDS, stopping)
     if failure or stopping.is_set():
         return failure
-    worker = subprocess.Popen([sys.executable, str(ROOT / "worker.py")], env=env)
+    worker = spawn([sys.executable, str(ROOT / "worker.py")], env=env)
     parts.append(
         Part(
             "the worker",
@@ -393,10 +476,10 @@ def start_stack(
             lambda: worker_polls(temporal, settings.address, task_queue),
         )
     )
-    api = subprocess.Popen(
+    api = spawn(
         [sys.executable, "-m", "api", "--host", "127.0.0.1", "--port", str(settings.api_port)],
-        cwd=ROOT,
         env=env,
+        cwd=ROOT,
     )
     parts.append(
         Part(
@@ -442,20 +525,26 @@ def main() -> int:
     def on_signal(signum: int, _frame: object) -> None:
         stopping.set()
 
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    # SIGHUP too: the parts, in sessions of their own, no longer hear the terminal close.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, on_signal)
+    ran = False
     try:
         failure = start_stack(parts, settings, env, task_queue, stopping)
         if failure:
             say(f"Blanco did not start: {failure}. Stopping the rest.")
         elif not stopping.is_set():
             say(banner(settings, env))
+            ran = True
             failure = supervise(parts, stopping)
             if failure:
                 say(f"{failure}. Stopping the rest.")
     finally:
-        stop([part.process for part in parts])
+        stop_parts(parts)
         lock.close()  # only now may another devstack start on this folder
+    if ran:
+        folder = shown(settings.data)
+        say(f"The leads sleep durably in {folder} and carry on at the next `make run`.")
     return 1 if failure else 0
 
 

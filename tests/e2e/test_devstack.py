@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import signal
 import socket
 import subprocess
 import sys
@@ -175,7 +176,7 @@ def pollers(env: dict[str, str]) -> set[str]:
 def test_make_run_answers_at_its_banner_refuses_a_second_run_and_stops_in_order(
     first: tuple[subprocess.Popen[str], Output, dict[str, str]],
 ) -> None:
-    _process, output, env = first
+    process, output, env = first
     api = f"http://127.0.0.1:{env['BLANCO_DEV_API_PORT']}"
 
     output.until(lambda line: line == "Blanco is running.", START_DEADLINE)
@@ -200,6 +201,14 @@ def test_make_run_answers_at_its_banner_refuses_a_second_run_and_stops_in_order(
     assert f"http://localhost:{env['BLANCO_DEV_API_PORT']}" in said
     assert "Temporal Server:" not in said  # no second server was started
     assert httpx.get(f"{api}/healthz", timeout=5).status_code == 200
+
+    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in the terminal
+    lines = output.to_the_end(STOP_DEADLINE)
+    assert process.wait(timeout=STOP_DEADLINE) == 0
+    assert [line for line in lines if line.startswith("stopped ")] == STOPPED
+    assert "sleep durably" in lines[-1] and "make run" in lines[-1], lines[-3:]
+    noise = [line for line in lines if any(word in line for word in NOISE)]
+    assert noise == []
 
 
 @pytest.mark.parametrize("taken", ["BLANCO_DEV_TEMPORAL_PORT", "BLANCO_DEV_API_PORT"])
