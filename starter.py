@@ -1,7 +1,7 @@
 """Command line: start (or join) the workflow for a lead.
 
-    python starter.py lead examples/offer-placeholder-phone.json
-    python starter.py lead examples/adf-test-drive.xml --dealer autohuis-west
+    .venv/bin/python starter.py lead examples/offer-placeholder-phone.json
+    .venv/bin/python starter.py lead examples/adf-test-drive.xml --dealer autohuis-west
 
 FILE is the intake JSON document (.json) or ADF XML (.xml). Prints one JSON object per lead on
 stdout, one per line: {"lead_id": "...", "duplicate": false}. An ADF document can hold several
