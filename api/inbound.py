@@ -1,7 +1,7 @@
 """Twilio and SendGrid: the customer's replies and the providers' reports on our messages.
 
 Each webhook is verified first (api/signatures.py). Then the message is routed to its lead
-without a lookup table: Twilio's status callback and SendGrid's events carry the touch key we
+without a lookup table: Twilio's status callback and SendGrid's events carry the message key we
 sent with the message; a reply is routed by its `reply+<token>` address or by the keyed hash
 of the sender's address (the workflow publishes those as `ContactKeys`). What a message means
 (STOP, an out-of-office, a bounce) is decided in `leads/inbound.py`.
