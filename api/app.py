@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 from temporalio.client import Client
 
 from activities.providers.outbox import OutboxProvider
@@ -43,7 +44,10 @@ def create_app(
             app.state.engine = Engine(await connect(lazy=True, keys=keys), config)
         yield
 
-    app = FastAPI(
+    # /docs from the package's own copy of Swagger UI instead of a CDN: the docs work on a
+    # machine without internet. No /redoc: ReDoc's side menu loads Redocly's logo from a CDN.
+    app = FastAPIOffline(
+        redoc_url=None,
         title="Blanco",
         version="1",
         description="Lead intake, inbound replies and events, and the salesperson API.",
