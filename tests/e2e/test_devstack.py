@@ -122,6 +122,19 @@ class Output:
         return self.until(lambda _line: False, deadline)
 
 
+def run_devstack(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """devstack.py to its end, as a second `make run` that should not start anything."""
+    return subprocess.run(
+        [sys.executable, "devstack.py"],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
 def start_devstack(env: dict[str, str]) -> tuple[subprocess.Popen[str], Output]:
     """As `make run` starts it, in a session of its own: its process group stands for the
     terminal's foreground group, which Ctrl-C signals as a whole."""
@@ -185,15 +198,7 @@ def test_make_run_answers_at_its_banner_refuses_a_second_run_and_stops_in_order(
     banner = output.until(lambda line: line.startswith("Ctrl-C"), 5)
     assert any(line.strip().endswith(STARTER) for line in banner), banner
 
-    second = subprocess.run(
-        [sys.executable, "devstack.py"],
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    second = run_devstack(env)
     said = second.stdout + second.stderr
     assert second.returncode == 0, said
     assert "Blanco is already running" in said
@@ -218,15 +223,7 @@ def test_a_port_another_program_holds_is_named_in_one_line(tmp_path: Path, taken
         other.listen()
         port = other.getsockname()[1]
         env = {**devstack_env(tmp_path / "data", free_ports()), taken: str(port)}
-        done = subprocess.run(
-            [sys.executable, "devstack.py"],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
+        done = run_devstack(env)
     said = (done.stdout + done.stderr).strip().splitlines()
     assert done.returncode != 0
     assert len(said) == 1 and str(port) in said[0] and "in use" in said[0], said
