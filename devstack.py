@@ -355,11 +355,11 @@ def child_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def claim(data: Path, settings: Settings) -> TextIO | None:
+def claim(settings: Settings) -> TextIO | None:
     """This devstack's hold on its data folder: an flock, which the kernel releases when the
     process ends however it ends, holding where this stack listens. None when another
     devstack holds it."""
-    lock = (data / LOCK_FILE).open("a+")
+    lock = (settings.data / LOCK_FILE).open("a+")
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -505,7 +505,7 @@ def supervise(parts: Sequence[Part], stopping: threading.Event) -> str | None:
 def main() -> int:
     settings = Settings.from_env(os.environ)
     settings.data.mkdir(parents=True, exist_ok=True)
-    lock = claim(settings.data, settings)
+    lock = claim(settings)
     if lock is None:
         say(already_running(settings.data))
         return 0

@@ -93,13 +93,20 @@ def activities(config: Config, senders: Senders, client: Client | None) -> list[
 
 
 def build_worker(
-    client: Client, config: Config, senders: Senders, task_queue: str | None = None
+    client: Client,
+    config: Config,
+    senders: Senders,
+    task_queue: str | None = None,
+    wrap: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None,
 ) -> Worker:
+    """`wrap`: applied to every activity (the history recorder's stand-in for a newer
+    version's activities)."""
+    run = activities(config, senders, client)
     return Worker(
         client,
         task_queue=task_queue or config.temporal.task_queue,
         workflows=list(WORKFLOWS),
-        activities=activities(config, senders, client),
+        activities=[wrap(fn) for fn in run] if wrap else run,
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
         ),

@@ -77,11 +77,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, error: RequestValidationError) -> JSONResponse:
-        problems = list(error.errors())
-        if any(problem.get("type") == "json_invalid" for problem in problems):
-            # As api.bodies.parse_json answers: unreadable JSON is 400 on every route.
-            return error_response(400, "bad_json", "the body is not JSON")
-        return error_response(422, "invalid_request", describe_validation(problems))
+        return error_response(422, "invalid_request", describe_validation(list(error.errors())))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:

@@ -25,7 +25,7 @@ from sendgrid import EventWebhook
 from twilio.request_validator import RequestValidator
 
 from api.errors import ApiError
-from leads.config import Config, Dealer, Salesperson
+from leads.config import Config, Dealer, Salesperson, webhook_key
 
 TOLERANCE_SECONDS = 5 * 60
 
@@ -34,9 +34,7 @@ def unauthorized(message: str) -> ApiError:
     return ApiError(401, "unauthorized", message)
 
 
-def verify_standard_webhook(
-    dealer: Dealer, body: bytes, headers: Mapping[str, str], now: float | None = None
-) -> str:
+def verify_standard_webhook(dealer: Dealer, body: bytes, headers: Mapping[str, str]) -> str:
     """Check the Standard Webhooks signature over the body's raw bytes; return `webhook-id`.
 
     The spec signs `{webhook-id}.{webhook-timestamp}.{body}` as bytes, whatever the body's
@@ -54,7 +52,7 @@ def verify_standard_webhook(
         seconds = math.floor(float(stamp))
     except (ValueError, OverflowError):
         raise unauthorized("signature not valid: invalid signature headers") from None
-    age = (now if now is not None else time.time()) - seconds
+    age = time.time() - seconds
     if age > TOLERANCE_SECONDS:
         raise unauthorized("signature not valid: message timestamp too old")
     if age < -TOLERANCE_SECONDS:
@@ -70,12 +68,6 @@ def verify_standard_webhook(
         if version == "v1" and hmac.compare_digest(expected, given):
             return msg_id
     raise unauthorized("signature not valid: no matching signature found")
-
-
-def webhook_key(secret: str) -> bytes:
-    """The HMAC key of a Standard Webhooks secret (`whsec_` + base64), as the library reads
-    it: padding may be missing."""
-    return base64.b64decode(secret.removeprefix("whsec_") + "==")
 
 
 def verify_twilio(

@@ -39,6 +39,12 @@ class ConfigError(Exception):
     """The configuration cannot be used; the message names every bad key."""
 
 
+def webhook_key(secret: str) -> bytes:
+    """The HMAC key of a Standard Webhooks secret (`whsec_` + base64), as the platforms'
+    libraries read it: padding may be missing. ValueError when it is not base64."""
+    return base64.b64decode(secret.removeprefix("whsec_") + "==")
+
+
 def parse_duration(value: Any) -> timedelta:
     """`30s`, `10m`, `4h`, `2d`, `1w`, or ISO 8601 (`PT4H`, `P2D`)."""
     if isinstance(value, timedelta):
@@ -172,9 +178,8 @@ class Dealer(Settings):
     @field_validator("webhook_secret")
     @classmethod
     def _standard_webhooks_secret(cls, value: str) -> str:
-        # Standard Webhooks: `whsec_` and base64, as the platforms' libraries read it.
         try:
-            key = base64.b64decode(value.removeprefix("whsec_") + "==")
+            key = webhook_key(value)
         except ValueError:
             raise ValueError("is not a Standard Webhooks secret (whsec_ and base64)") from None
         if not key:

@@ -31,7 +31,7 @@ from activities.providers.outbox import OutboxProvider
 from activities.senders import Senders
 from api.app import create_app
 from api.deps import InboundSecrets
-from leads.config import Config, parse_config
+from leads.config import Config, parse_config, webhook_key
 from leads.models import LeadState
 from tests.conftest import dealer_dict, eventually
 from worker import build_worker
@@ -121,7 +121,7 @@ def signature_over_bytes(body: bytes, secret: str, msg_id: str, at: datetime) ->
     """`v1,` + base64 HMAC-SHA256 of `{id}.{timestamp}.` and the raw body: what a platform
     signing an ISO-8859-1 or UTF-16 document sends (held to the library's own signatures on
     UTF-8 bodies by test_intake)."""
-    key = base64.b64decode(secret.removeprefix("whsec_") + "==")
+    key = webhook_key(secret)
     signed_content = f"{msg_id}.{int(at.timestamp())}.".encode() + body
     return "v1," + base64.b64encode(hmac.new(key, signed_content, hashlib.sha256).digest()).decode()
 

@@ -41,8 +41,6 @@ from temporalio.client import (
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.providers.outbox import OutboxProvider
 from activities.senders import Senders
@@ -65,7 +63,7 @@ from leads.models import (
     TaskStatus,
 )
 from tests.conftest import TEST_SERVER, dealer_dict, eventually
-from worker import PASSTHROUGH, WORKFLOWS, activities, build_worker
+from worker import build_worker
 from workflows.lead_follow_up import LeadFollowUp
 from workflows.opt_out import OptOut
 from workflows.sales_task import Claim, SalesTask
@@ -476,16 +474,7 @@ async def newer_version(rec: Recorder) -> None:
     )
     with tempfile.TemporaryDirectory(prefix="blanco-record-newer-") as tmp:
         senders = Senders(outbox=OutboxProvider(Path(tmp) / "outbox.jsonl"))
-        worker = Worker(
-            rec.client,
-            task_queue=NEWER_QUEUE,
-            workflows=list(WORKFLOWS),
-            activities=[from_a_newer_version(fn) for fn in activities(config, senders, rec.client)],
-            workflow_runner=SandboxedWorkflowRunner(
-                restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
-            ),
-        )
-        async with worker:
+        async with build_worker(rec.client, config, senders, wrap=from_a_newer_version):
             await newer_run(rec, config)
 
 
