@@ -200,10 +200,11 @@ SEND_PATH = {
 
 
 @pytest.mark.parametrize(("code", "verdict"), [(c, v) for c, (v, _) in TWILIO_ERRORS.items()])
-def test_one_answer_per_twilio_code_on_every_path(
+def test_rule2_one_answer_per_twilio_code_on_every_path(
     fake_twilio: FakeTwilio, code: int, verdict: Verdict
 ) -> None:
-    """Issue 9, finding 7: a code means the same whether Twilio refuses the send with it or
+    """Rule 2 (a number that can never receive routes to the next channel) and issue 9,
+    finding 7: a code means the same whether Twilio refuses the send with it or
     reports it on a status callback (63016 was permanent here and temporary there)."""
     fake_twilio.error_next(code, 400)
     with pytest.raises(Exception) as raised:
