@@ -42,8 +42,10 @@ from leads.models import (
     IntakeResult,
     Lead,
     LeadState,
+    SendMessage,
     TaskState,
     TaskStatus,
+    ThreadMessage,
 )
 from workflows import search_attributes as sa
 from workflows.lead_follow_up import LeadFollowUp
@@ -136,16 +138,28 @@ class Engine:
         log.info("lead_signalled", lead_id=lead_id, signal=getattr(signal, "__name__", "?"))
         return True
 
-    async def update(self, lead_id: str, update: Any, arg: Any) -> LeadState:
+    async def update(
+        self, lead_id: str, update: Any, arg: Any, update_id: str | None = None
+    ) -> Any:
+        """Run an update of a running lead (`update_id`: Temporal answers a repeated id with
+        the first one's result); 409 when the lead has closed."""
         handle = self.client.get_workflow_handle_for(LeadFollowUp.run, lead_id)
         try:
-            result: LeadState = await guarded(
-                handle.execute_update(update, arg, rpc_timeout=RPC_TIMEOUT), "update lead"
+            return await guarded(
+                handle.execute_update(update, arg, id=update_id, rpc_timeout=RPC_TIMEOUT),
+                "update lead",
             )
         except NotRunning:
             state = await self.state(lead_id)  # 404 when there is no such lead at all
             raise ApiError(409, "refused", f"the lead is already {state.status.value}") from None
-        return result
+
+    async def send_message(self, lead_id: str, request: SendMessage, key: str) -> ThreadMessage:
+        """A salesperson's message: the client's idempotency key is the update id, and the
+        workflow remembers it too (a retry after continue-as-new still sends once)."""
+        message: ThreadMessage = await self.update(
+            lead_id, LeadFollowUp.send_message, request, update_id=f"message-{key}"
+        )
+        return message
 
     async def state(self, lead_id: str, erased_too: bool = False) -> LeadState:
         """The lead's state; 404 when there is none, or it was erased (`erased_too`: its last
@@ -291,13 +305,15 @@ class Engine:
             return None
         return state
 
-    async def claim(self, task_id: str, salesperson_id: str) -> TaskState:
+    async def claim(self, task_id: str, salesperson_id: str, reassign: bool = False) -> TaskState:
+        """Claim a task (`reassign`: a manager gives it to `salesperson_id`)."""
         handle = self.client.get_workflow_handle_for(SalesTask.run, task_id)
         claim = Claim(salesperson_id=salesperson_id)
+        update = SalesTask.reassign if reassign else SalesTask.claim
         for _ in range(2):  # the second time: the task was still starting the first time
             try:
                 state: TaskState = await guarded(
-                    handle.execute_update(SalesTask.claim, claim, rpc_timeout=RPC_TIMEOUT),
+                    handle.execute_update(update, claim, rpc_timeout=RPC_TIMEOUT),
                     "claim task",
                 )
             except NotRunning:

@@ -136,8 +136,9 @@ class MessageKey(NamedTuple):
 
     lead_id: str
     conversation: str | None  # None: a key sent before keys named the conversation
-    touch: int
+    touch: int  # 0 for a salesperson's message
     channel: str
+    message: int | None = None  # a salesperson's message: its number in the conversation
 
 
 def message_key(lead: str, conversation: str | None, touch: int, channel: str) -> str:
@@ -154,6 +155,12 @@ def message_key(lead: str, conversation: str | None, touch: int, channel: str) -
     return f"{lead}:{conversation}:{touch}:{channel}"
 
 
+def person_message_key(lead: str, conversation: str, number: int, channel: str) -> str:
+    """`<lead id>:<conversation>:m<n>:<channel>`: the exactly-once key of a salesperson's
+    message `n` of the conversation, carried back by providers like a touch's key."""
+    return f"{lead}:{conversation}:m{number}:{channel}"
+
+
 def parse_message_key(key: str) -> MessageKey | None:
     """The parts of a `message_key`, also of the three-part form messages sent before keys
     named the conversation still carry; None for anything else (an alert's key, garbage)."""
@@ -165,11 +172,16 @@ def parse_message_key(key: str) -> MessageKey | None:
         lead, conversation, touch, channel = parts
     else:
         return None
+    message = None
+    if conversation is not None and touch.startswith("m"):
+        touch, message = "0", touch[1:]
+        if not (message.isdecimal() and len(message) <= 6):
+            return None
     if not (lead and touch.isdecimal() and len(touch) <= 6 and channel):
         return None
     if conversation is not None and (len(conversation) > 64 or not _is_run_id(conversation)):
         return None
-    return MessageKey(lead, conversation, int(touch), channel)
+    return MessageKey(lead, conversation, int(touch), channel, int(message) if message else None)
 
 
 def _is_run_id(text: str) -> bool:

@@ -66,6 +66,8 @@ class LeadKind(StrEnum):
 
 class Outcome(StrEnum):
     APPOINTMENT = "appointment"
+    SHOWN = "shown"  # the customer came to the appointment
+    NO_SHOW = "no_show"  # they did not: back to engaged
     WON = "won"
     LOST = "lost"
     UNREACHABLE = "unreachable"
@@ -77,6 +79,7 @@ class LeadStatus(StrEnum):
     ENGAGED = "engaged"
     PAUSED = "paused"
     APPOINTMENT = "appointment"
+    SHOWN = "shown"
     WON = "won"
     LOST = "lost"
     UNREACHABLE = "unreachable"
@@ -91,6 +94,13 @@ class LeadStatus(StrEnum):
             LeadStatus.UNREACHABLE,
             LeadStatus.OPTED_OUT,
         }
+
+
+class AppointmentKind(StrEnum):
+    SHOWROOM = "showroom"
+    TEST_DRIVE = "test_drive"
+    CALL = "call"
+    VIDEO = "video"
 
 
 class CallResult(StrEnum):
@@ -192,11 +202,18 @@ class Lead(Payload):
 EventId = Annotated[str, StringConstraints(max_length=200)]
 
 
+MessageText = Annotated[str, StringConstraints(max_length=10_000)]
+# An e-mail's Message-ID: what an answer's In-Reply-To / References name to thread it.
+MessageId = Annotated[str, StringConstraints(max_length=300)]
+
+
 class CustomerReplied(Payload):
     channel: Channel
-    text: Annotated[str, StringConstraints(max_length=10_000)] = ""
+    text: MessageText = ""
     received_at: datetime | None = None
     event_id: EventId | None = None
+    subject: ShortText | None = None  # e-mail only
+    message_id: MessageId | None = None  # e-mail only: threads the salesperson's answer
 
 
 # The conversation a touch belonged to (its message key names it, `leads.identity`): a report
@@ -211,6 +228,7 @@ class DeliveryFailed(Payload):
     touch: int | None = None  # the touch the provider reports on, when it says
     event_id: EventId | None = None
     conversation: ConversationId | None = None  # None: a key from before conversations
+    message: int | None = None  # a salesperson's message (its number), then touch is 0
 
 
 class DeliveryReport(Payload):
@@ -221,11 +239,13 @@ class DeliveryReport(Payload):
     status: DeliveryStatus
     event_id: EventId | None = None
     conversation: ConversationId | None = None
+    message: int | None = None  # a salesperson's message (its number), then touch is 0
 
 
 class OptedOut(Payload):
     channel: Channel | Literal["all"]
     event_id: EventId | None = None
+    text: MessageText | None = None  # what the customer wrote (STOP), for the thread
 
 
 class OptedIn(Payload):
@@ -233,6 +253,7 @@ class OptedIn(Payload):
 
     channel: Channel
     event_id: EventId | None = None
+    text: MessageText | None = None
 
 
 class AutoReplied(Payload):
@@ -241,6 +262,15 @@ class AutoReplied(Payload):
     channel: Channel
     until: datetime | None = None  # the return date, when the message names one
     event_id: EventId | None = None
+    subject: ShortText | None = None
+    text: MessageText | None = None
+
+
+class TaskClaimed(Payload):
+    """A task tells its lead who took it: who may write to the customer (`send_message`)."""
+
+    task_id: str
+    salesperson_id: str
 
 
 # --- updates ---------------------------------------------------------------------------------
@@ -250,6 +280,21 @@ class RecordOutcome(Payload):
     outcome: Outcome
     reason: ShortText | None = None
     appointment_at: datetime | None = None
+    appointment_kind: AppointmentKind | None = None  # appointment: default showroom
+    salesperson_id: str | None = None  # who recorded it (set by the API)
+
+
+SalespersonText = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+class SendMessage(Payload):
+    """A salesperson writes to the customer (DESIGN §4 "Salesperson messages")."""
+
+    salesperson_id: str
+    text: SalespersonText
+    channel: Channel | None = None  # default: the channel the customer last wrote on
+    manager: bool = False  # set by the API from the caller's role: managers may always write
+    template: bool = False  # WhatsApp outside the 24 h window: the dealer's approved template
 
 
 class LogCall(Payload):
@@ -277,6 +322,27 @@ class Touch(Payload):
     task_id: str | None = None
     failed: str | None = None  # why the provider refused, when it did
     delivery: DeliveryStatus | None = None  # what the provider last reported
+
+
+class ThreadMessage(Payload):
+    """One message of the conversation, whichever way and channel (DESIGN §4 "Conversation
+    thread"). What Blanco sent is stored as the customer received it."""
+
+    at: datetime
+    direction: Literal["in", "out"]
+    channel: Channel
+    by: str  # "blanco", "customer" or the salesperson's id
+    subject: str | None = None
+    text: str
+    delivery: DeliveryStatus | None = None  # outbound: what the provider last reported
+    failed: str | None = None  # outbound: why it did not arrive
+    auto_reply: bool = False  # an out-of-office answer
+    keyword: Literal["stop", "start"] | None = None  # STOP / START
+    touch: int | None = None  # the cadence touch this message was
+    message: int | None = None  # a salesperson's message: its number in the conversation
+    template: str | None = None  # the template it was rendered from
+    message_id: str | None = None  # an inbound e-mail's Message-ID
+    trimmed: bool = False  # the text was longer than the thread keeps
 
 
 class Inquiry(Payload):
@@ -312,6 +378,9 @@ class LeadState(Payload):
     outcome: Outcome | None
     outcome_reason: str | None = None
     appointment_at: datetime | None = None
+    appointment_kind: AppointmentKind | None = None
+    salesperson_id: str | None = None  # who claimed the lead's task last
+    whatsapp_window_until: datetime | None = None  # free WhatsApp text allowed until then
     # Who and what, for the salesperson who takes the lead (never in logs or search attributes)
     customer: Customer | None = None
     vehicle: Vehicle | None = None
@@ -320,6 +389,8 @@ class LeadState(Payload):
     events: list[Event]
     paused_seconds: NonNegativeFloat = 0
     opted_out: list[Channel] = Field(default_factory=list)  # kept as keyed hashes on erasure
+    thread: list[ThreadMessage] = Field(default_factory=list)
+    thread_dropped: int = 0  # the oldest messages no longer kept
 
 
 class TaskState(Payload):

@@ -42,7 +42,10 @@ with workflow.unsafe.imports_passed_through():
         OptedIn,
         OptedOut,
         RecordOutcome,
+        SendMessage,
+        TaskClaimed,
         TaskKind,
+        ThreadMessage,
         Touch,
     )
     from workflows import metrics
@@ -569,6 +572,16 @@ class LeadFollowUp:
     def _validate_resume(self, _: Empty) -> None:
         if self._c is not None:
             _refuse(self._c.refuse_resume())
+
+    @workflow.signal
+    async def task_claimed(self, claimed: TaskClaimed) -> None:
+        """From the lead's `SalesTask`: who took it (and may write to the customer)."""
+        raise NotImplementedError
+
+    @workflow.update
+    async def send_message(self, request: SendMessage) -> ThreadMessage:
+        """A salesperson writes to the customer; the update id is the client's idempotency key."""
+        raise NotImplementedError
 
     # --- the query ------------------------------------------------------------------------
 

@@ -177,6 +177,11 @@ class SalesTask:
         if self._assigned_to and self._assigned_to != claim.salesperson_id:
             raise ApplicationError(f"the task is already claimed by {self._assigned_to}")
 
+    @workflow.update
+    async def reassign(self, claim: Claim) -> TaskState:
+        """A manager hands the task to another salesperson (claimed or not)."""
+        raise NotImplementedError
+
     @workflow.signal
     async def lead_progress(self, progress: Progress) -> None:
         self._status = TaskStatus.DONE

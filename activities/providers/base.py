@@ -33,6 +33,9 @@ class OutboundMessage(BaseModel):
     text: str
     html: str | None = None  # e-mail only
     reply_to: str | None = None  # reply+<token>@reply_domain
+    # E-mail threading (RFC 5322): the customer's Message-ID this answers, and the chain.
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
     unsubscribe_url: str | None = None
     whatsapp_content_sid: str | None = None  # approved template, outside the 24h window
     whatsapp_content_variables: dict[str, str] | None = None

@@ -25,6 +25,7 @@ from leads.identity import (
     opt_out_entries,
     opt_out_id,
     parse_message_key,
+    person_message_key,
     reply_address,
     unsubscribe_token,
 )
@@ -312,6 +313,13 @@ RUN = "019a0000-0000-7000-8000-000000000001"
         pytest.param(f"{LEAD}:{RUN}:one:email", None, id="bad-touch"),
         pytest.param(f"{LEAD}:{RUN}:1:", None, id="no-channel"),
         pytest.param("", None, id="empty"),
+        pytest.param(
+            person_message_key(LEAD, RUN, 3, "sms"),
+            MessageKey(LEAD, RUN, 0, "sms", 3),
+            id="salesperson-message",
+        ),
+        pytest.param(f"{LEAD}:{RUN}:mx:sms", None, id="bad-message-number"),
+        pytest.param(f"{LEAD}:m3:sms", None, id="message-without-conversation"),
     ],
 )
 def test_message_keys_read_back(key: str, parsed: MessageKey | None) -> None:
@@ -322,7 +330,9 @@ def test_a_message_key_names_the_conversation() -> None:
     """The same touch of the same lead id in two conversations: two keys."""
     other = "019a0000-0000-7000-8000-000000000002"
     assert message_key(LEAD, RUN, 1, "email") != message_key(LEAD, other, 1, "email")
-    assert parse_message_key(message_key(LEAD, RUN, 1, "email")) == (LEAD, RUN, 1, "email")
+    assert parse_message_key(message_key(LEAD, RUN, 1, "email")) == MessageKey(
+        LEAD, RUN, 1, "email"
+    )
     assert message_key(LEAD, None, 1, "email") == f"{LEAD}:1:email"  # as sent until now
 
 
