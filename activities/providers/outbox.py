@@ -3,11 +3,11 @@
 Idempotent per message key (`leads.identity.message_key`: lead, conversation, touch, channel;
 `person_message_key` for a salesperson's message, which is no touch): the send activity is
 retried by Temporal, and a retry must never write a second line, while a customer who comes
-back starts a new conversation whose touch 1 must be written. Each line carries its key; lines
-written before it did give the key their fields make. Several
-worker processes may share one file, so the check and the append happen together under an
-exclusive `flock` on a sidecar lock file (a lock on the data file itself would not survive
-the file being rotated while a process waits for it).
+back starts a new conversation whose touch 1 must be written. Each line carries its key (older
+lines are read by the key their fields make). Several worker processes may share one file, so
+the check and the append happen together under an exclusive `flock` on a sidecar lock file (a
+lock on the data file itself would not survive the file being rotated while a process waits
+for it).
 
 The check stays cheap: each provider remembers the keys it has seen and how far into the file
 it has read, and under the lock reads only what other processes appended since. A file that was

@@ -116,7 +116,8 @@ class FakeSendGrid(FakeServer):
         ]
 
     def wait_for_sent(self, n: int, timeout: float = 5.0) -> list[SentMail]:
-        """Wait until at least n mails were accepted; fail after the deadline."""
+        """Wait until at least n mails were accepted; fail after the deadline. It blocks: from
+        a test whose worker runs on its event loop, `await asyncio.to_thread(...)` it."""
         self.wait_until(lambda: len(self.sent) >= n, timeout, f"{n} mails accepted")
         return self.sent
 
