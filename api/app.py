@@ -14,7 +14,7 @@ from temporalio.client import Client
 
 from activities.providers.outbox import OutboxProvider
 from activities.senders import outbox_from_env
-from api import codec_routes, errors, intake, metrics, openapi, salespeople, unsubscribe
+from api import codec_routes, errors, inbox, intake, metrics, openapi, salespeople, unsubscribe
 from api import inbound as inbound_routes
 from api.access_log import AccessLog, route_templates
 from api.deps import InboundSecrets
@@ -81,6 +81,8 @@ def create_app(
     app.include_router(unsubscribe.router)
     app.include_router(salespeople.router)
     app.include_router(codec_routes.router)
+    app.mount(inbox.STATIC_PATH, inbox.static_files(), name="inbox-static")
+    app.include_router(inbox.router)
 
     @app.get("/healthz", tags=["operators"], summary="Liveness")
     async def healthz() -> dict[str, str]:

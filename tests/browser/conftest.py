@@ -8,14 +8,19 @@ pass without ever having looked at a page."""
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.async_api import Browser, Page, Route, async_playwright, expect
+
+from leads.config import Config
+from tests.api.conftest import api_config
 
 CHROMIUM = Path("/usr/bin/chromium")
 MISSING = (
@@ -92,3 +97,39 @@ async def offline_page(browser: Browser) -> AsyncIterator[OfflinePage]:
     page.on("pageerror", lambda error: offline.errors.append(str(error)))
     yield offline
     await context.close()
+
+
+# --- the inbox ------------------------------------------------------------------------------
+# Shared by tests/browser/test_inbox.py and tests/api/test_inbox_*.py: the API tests' config
+# with the e-mail addresses sign-in links go to, and the links file the API writes them to
+# when no provider is configured.
+
+
+def inbox_config(task_queue: str, public_base: str | None = None) -> Config:
+    """tests/api's config, with an e-mail address for every salesperson (and a public base
+    URL of the test's choosing: its scheme decides whether cookies are Secure)."""
+    base = api_config(task_queue)
+    dealers = tuple(
+        dealer.model_copy(
+            update={
+                "salespeople": tuple(
+                    person.model_copy(update={"email": f"{person.id}@{dealer.id}.nl"})
+                    for person in dealer.salespeople
+                )
+            }
+        )
+        for dealer in base.dealers
+    )
+    api = base.api.model_copy(update={"public_base_url": public_base or base.api.public_base_url})
+    return base.model_copy(update={"dealers": dealers, "api": api})
+
+
+def sign_in_links(path: Path) -> list[dict[str, Any]]:
+    """The lines the API wrote to its links file, oldest first."""
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def link_token(line: Mapping[str, Any]) -> str:
+    return str(line["url"]).rsplit("/", 1)[-1]
