@@ -86,6 +86,7 @@ def activities(config: Config, senders: Senders, client: Client | None) -> list[
     dealers = DealerActivities(config, client)
     return [
         sending.send_touch,
+        sending.send_message,
         alerts.alert_salespeople,
         dealers.load_dealer_plan,
         dealers.contact_keys,

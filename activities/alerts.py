@@ -2,13 +2,16 @@
 
 Through the same providers as customer messages: e-mail when SendGrid is configured, else
 SMS when Twilio is and the salesperson has a number, else a log line (outbox mode). Alerts
-carry task and lead ids and the task's (possibly blind) summary: never customer data.
+carry the task's (possibly blind) summary and a link to the task's inbox page, which names
+only the task id: never customer data.
 """
 
 from __future__ import annotations
 
 import asyncio
+from html import escape
 from typing import Literal
+from urllib.parse import quote
 
 import structlog
 from temporalio import activity
@@ -50,6 +53,11 @@ class AlertResult(Payload):
     via: str
 
 
+def task_link(public_base_url: str, task_id: str) -> str:
+    """The task's page in the inbox: where a salesperson claims it, from the alert."""
+    return f"{public_base_url.rstrip('/')}/inbox/tasks/{quote(task_id, safe='')}"
+
+
 def recipients(dealer: Dealer, stage: AlertStage) -> list[Salesperson]:
     """Escalations go to managers; everything else to the whole sales team."""
     if stage == "escalate":
@@ -74,7 +82,8 @@ class AlertActivities:
     async def alert_salespeople(self, request: AlertRequest) -> AlertResult:
         dealer = self._config.dealer(request.dealer_id)
         headline = _HEADLINES[request.stage].format(kind=request.kind.value.replace("_", " "))
-        text = f"{headline}: {request.summary} ({request.task_id})"
+        link = task_link(self._config.api.public_base_url, request.task_id)
+        text = f"{headline}: {request.summary}\n{link}"
         people = recipients(dealer, request.stage)
         via = "log"
         for person in people:
@@ -98,6 +107,7 @@ class AlertActivities:
                 from_name="Blanco",
                 subject=headline if channel is Channel.EMAIL else None,
                 text=text,
+                html=_html(headline, request.summary, link) if channel is Channel.EMAIL else None,
             )
             try:
                 await asyncio.to_thread(provider.send, message)
@@ -114,5 +124,14 @@ class AlertActivities:
             kind=request.kind.value,
             recipients=[p.id for p in people],
             via=via,
+            link=link,  # outbox mode: where a developer finds the task's page
         )
         return AlertResult(recipients=[p.id for p in people], via=via)
+
+
+def _html(headline: str, summary: str, link: str) -> str:
+    # Escaped: the summary names a vehicle a portal typed, and the link goes in an attribute.
+    return (
+        f"<p>{escape(headline)}: {escape(summary)}</p>"
+        f'<p><a href="{escape(link)}">{escape(link)}</a></p>'
+    )

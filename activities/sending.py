@@ -11,16 +11,26 @@ misconfigured: record, keep the channel), anything else is retried with backoff.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import structlog
+from pydantic import Field
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.providers.base import OutboundMessage, PermanentDeliveryError, ProviderRejected
 from activities.senders import Senders
 from leads.config import Config, Dealer
-from leads.identity import message_key, reply_address, unsubscribe_token
-from leads.messages import MessageContext, first_name, render, stage_for
+from leads.identity import message_key, person_message_key, reply_address, unsubscribe_token
+from leads.messages import (
+    MessageContext,
+    WrittenContext,
+    first_name,
+    render,
+    render_written,
+    stage_for,
+)
 from leads.models import Channel, LeadKind, Locale, Payload
 
 PERMANENT = "PermanentDelivery"
@@ -48,16 +58,125 @@ class SendRequest(Payload):
     whatsapp_window_open: bool = False
 
 
+class MessageRequest(Payload):
+    """A message outside the cadence: a salesperson's (`text`) or an appointment's
+    confirmation (`appointment_at`), number `number` of the conversation."""
+
+    lead_id: str
+    dealer_id: str
+    conversation: str
+    number: int
+    channel: Channel
+    to: str
+    by: str  # "blanco" or the salesperson's id
+    locale: Locale
+    customer_name: str | None = None
+    vehicle: str | None = None
+    text: str | None = None
+    subject: str | None = None  # e-mail: "Re: …" of the customer's last mail
+    in_reply_to: str | None = None
+    references: list[str] = Field(default_factory=list)
+    appointment_at: datetime | None = None
+    appointment_kind: str | None = None
+    template: bool = False  # WhatsApp: the dealer's approved template instead of the text
+
+
 class SendResult(Payload):
     provider: str
     message_id: str
+    # What the customer received, for the thread (None from versions before the thread).
+    subject: str | None = None
+    text: str | None = None
+
+
+def _unsubscribe_url(dealer: Dealer, lead: str, channel: Channel, public_base_url: str) -> str:
+    token = unsubscribe_token(dealer.webhook_secret, lead, channel.value)
+    return f"{public_base_url.rstrip('/')}/v1/unsubscribe/{token}"
+
+
+def _from_address(dealer: Dealer, channel: Channel) -> str:
+    return {
+        Channel.EMAIL: dealer.email_from,
+        Channel.SMS: dealer.sms_from or "",
+        Channel.WHATSAPP: dealer.whatsapp_from or "",
+        Channel.CHAT: dealer.name,
+    }[channel]
+
+
+def _reply_to(dealer: Dealer, lead: str, channel: Channel) -> str | None:
+    """E-mail goes out with the lead's `reply+<token>` address: the answer finds its lead."""
+    if channel is Channel.EMAIL and dealer.reply_domain:
+        return reply_address(dealer.webhook_secret, lead, dealer.reply_domain)
+    return None
+
+
+def build_written(request: MessageRequest, dealer: Dealer, public_base_url: str) -> OutboundMessage:
+    """Render a message outside the cadence and address it: pure, tested without a provider."""
+    channel = request.channel
+    unsubscribe_url = (
+        _unsubscribe_url(dealer, request.lead_id, channel, public_base_url)
+        if channel is Channel.EMAIL
+        else None
+    )
+    local = None
+    if request.appointment_at is not None:
+        local = request.appointment_at.astimezone(ZoneInfo(dealer.timezone))
+    signer = next((p.name for p in dealer.salespeople if p.id == request.by), None)
+    rendered = render_written(
+        WrittenContext(
+            channel=channel,
+            locale=request.locale,
+            dealer_name=dealer.name,
+            customer_name=request.customer_name,
+            vehicle=request.vehicle,
+            unsubscribe_url=unsubscribe_url,
+            text=None if local is not None else request.text or "",
+            signer=signer,
+            subject=request.subject,
+            appointment_at=local,
+            appointment_kind=request.appointment_kind,
+        )
+    )
+    content_sid = None
+    if channel is Channel.WHATSAPP and request.template:
+        templates = dealer.whatsapp_templates
+        content_sid = templates.get("follow_up") or next(iter(templates.values()), None)
+    return OutboundMessage(
+        key=person_message_key(
+            request.lead_id, request.conversation, request.number, channel.value
+        ),
+        lead_id=request.lead_id,
+        dealer_id=request.dealer_id,
+        conversation=request.conversation,
+        touch=None,
+        by=request.by,
+        channel=channel,
+        to=request.to,
+        from_address=_from_address(dealer, channel),
+        from_name=dealer.name,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        reply_to=_reply_to(dealer, request.lead_id, channel),
+        in_reply_to=request.in_reply_to if channel is Channel.EMAIL else None,
+        references=tuple(request.references) if channel is Channel.EMAIL else (),
+        unsubscribe_url=unsubscribe_url,
+        whatsapp_content_sid=content_sid,
+        whatsapp_content_variables=(
+            _template_variables(request.customer_name, request.vehicle, dealer)
+            if content_sid
+            else None
+        ),
+    )
+
+
+def _template_variables(name: str | None, vehicle: str | None, dealer: Dealer) -> dict[str, str]:
+    return {"1": first_name(name) or "", "2": vehicle or "", "3": dealer.name}
 
 
 def build_message(request: SendRequest, dealer: Dealer, public_base_url: str) -> OutboundMessage:
     """Render the touch's text and address it: pure, so it is tested without a provider."""
-    base = public_base_url.rstrip("/")
-    token = unsubscribe_token(dealer.webhook_secret, request.lead_id, request.channel.value)
-    unsubscribe_url = f"{base}/v1/unsubscribe/{token}"
+    unsubscribe_url = _unsubscribe_url(dealer, request.lead_id, request.channel, public_base_url)
     stage = stage_for(request.touch, request.total)
     rendered = render(
         MessageContext(
@@ -71,12 +190,6 @@ def build_message(request: SendRequest, dealer: Dealer, public_base_url: str) ->
             unsubscribe_url=unsubscribe_url if request.channel is Channel.EMAIL else None,
         )
     )
-    from_address = {
-        Channel.EMAIL: dealer.email_from,
-        Channel.SMS: dealer.sms_from or "",
-        Channel.WHATSAPP: dealer.whatsapp_from or "",
-        Channel.CHAT: dealer.name,
-    }[request.channel]
     content_sid = None
     if request.channel is Channel.WHATSAPP and not request.whatsapp_window_open:
         # Outside WhatsApp's 24-hour window only an approved template may be sent.
@@ -91,24 +204,16 @@ def build_message(request: SendRequest, dealer: Dealer, public_base_url: str) ->
         touch=request.touch,
         channel=request.channel,
         to=request.to,
-        from_address=from_address,
+        from_address=_from_address(dealer, request.channel),
         from_name=dealer.name,
         subject=rendered.subject,
         text=rendered.text,
         html=rendered.html,
-        reply_to=(
-            reply_address(dealer.webhook_secret, request.lead_id, dealer.reply_domain)
-            if request.channel is Channel.EMAIL and dealer.reply_domain
-            else None
-        ),
+        reply_to=_reply_to(dealer, request.lead_id, request.channel),
         unsubscribe_url=unsubscribe_url if request.channel is Channel.EMAIL else None,
         whatsapp_content_sid=content_sid,
         whatsapp_content_variables=(
-            {
-                "1": first_name(request.customer_name) or "",
-                "2": request.vehicle or "",
-                "3": dealer.name,
-            }
+            _template_variables(request.customer_name, request.vehicle, dealer)
             if content_sid
             else None
         ),
@@ -124,14 +229,28 @@ class SendingActivities:
     async def send_touch(self, request: SendRequest) -> SendResult:
         dealer = self._config.dealer(request.dealer_id)
         message = build_message(request, dealer, self._config.api.public_base_url)
-        provider = self._senders.for_channel(request.channel, dealer.webhook_secret)
-        needs_template = (
-            request.channel is Channel.WHATSAPP
-            and not request.whatsapp_window_open
+        window_closed = request.channel is Channel.WHATSAPP and not request.whatsapp_window_open
+        return await self._deliver(message, dealer, window_closed)
+
+    @activity.defn(name="send_message")
+    async def send_message(self, request: MessageRequest) -> SendResult:
+        """A salesperson's message or an appointment's confirmation, through the same
+        providers and the same exactly-once key scheme as the cadence's touches."""
+        dealer = self._config.dealer(request.dealer_id)
+        message = build_written(request, dealer, self._config.api.public_base_url)
+        return await self._deliver(message, dealer, request.template)
+
+    async def _deliver(
+        self, message: OutboundMessage, dealer: Dealer, needs_template: bool
+    ) -> SendResult:
+        """Hand one message to its provider; classify what goes wrong for the workflow."""
+        provider = self._senders.for_channel(message.channel, dealer.webhook_secret)
+        if (
+            needs_template
             and message.whatsapp_content_sid is None
             and provider is self._senders.messaging
-        )
-        if needs_template:
+        ):
+            # Outside WhatsApp's 24-hour window only an approved template may be sent.
             raise ApplicationError(
                 "no approved WhatsApp template for this stage outside the 24-hour window",
                 type=PERMANENT,
@@ -148,7 +267,12 @@ class SendingActivities:
             raise ApplicationError(str(error), type=REJECTED, non_retryable=True) from None
         activity.metric_meter().create_counter(
             TOUCHES_SENT, "Messages a provider accepted, by dealer and channel."
-        ).add(1, {"dealer": request.dealer_id, "channel": request.channel.value})
+        ).add(1, {"dealer": message.dealer_id, "channel": message.channel.value})
         provider_name = type(provider).__name__
-        log.info("touch_sent", touch_key=message.key, provider=provider_name)
-        return SendResult(provider=provider_name, message_id=message_id)
+        log.info("touch_sent", touch_key=message.key, provider=provider_name, by=message.by)
+        return SendResult(
+            provider=provider_name,
+            message_id=message_id,
+            subject=message.subject,
+            text=message.text,
+        )

@@ -37,7 +37,13 @@ from api.openapi import ERRORS, form_schema
 from api.signatures import verify_basic_auth, verify_sendgrid_event, verify_twilio
 from leads.config import Config, Dealer
 from leads.contact import analyse_phone, normalise_email
-from leads.identity import address_key, check_reply_token, lead_dealer, parse_message_key
+from leads.identity import (
+    MessageKey,
+    address_key,
+    check_reply_token,
+    lead_dealer,
+    parse_message_key,
+)
 from leads.inbound import (
     Keyword,
     auto_reply,
@@ -67,8 +73,11 @@ log = structlog.get_logger("api")
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 WHATSAPP = "whatsapp:"
-TEXT_LIMIT = 10_000
+TEXT_LIMIT = 10_000  # MessageText
+SUBJECT_LIMIT = 200  # ShortText
+MESSAGE_ID_LIMIT = 300  # MessageId
 EMAIL_LIMIT = 200  # Customer.email
+CHANNELS = frozenset(channel.value for channel in Channel)
 
 
 class Received(BaseModel):
@@ -177,13 +186,11 @@ async def twilio_message(
     event_id = params.get("MessageSid") or None
     keyword = None if media else opt_keyword(text)
     if keyword is Keyword.STOP:  # the number's every conversation, not just one
-        await engine.deliver_all(
-            dealer, keys, LeadFollowUp.opted_out, OptedOut(channel=channel, event_id=event_id)
-        )
+        stop = OptedOut(channel=channel, event_id=event_id, text=text)
+        await engine.deliver_all(dealer, keys, LeadFollowUp.opted_out, stop)
     elif keyword is Keyword.START:
-        await engine.deliver_all(
-            dealer, keys, LeadFollowUp.opted_in, OptedIn(channel=channel, event_id=event_id)
-        )
+        start = OptedIn(channel=channel, event_id=event_id, text=text)
+        await engine.deliver_all(dealer, keys, LeadFollowUp.opted_in, start)
     else:
         now = datetime.now(UTC)
         await reply_or_new_lead(
@@ -216,49 +223,63 @@ async def twilio_message(
 async def twilio_status_callback(
     request: Request, params: TwilioParams, config: ConfigDep, engine: EngineDep
 ) -> Received:
-    touch = parse_touch_key(config, request.query_params.get("touch", ""))
+    key = parse_touch_key(config, request.query_params.get("touch", ""))
     status = twilio_status(params.get("MessageStatus", ""))
-    if touch is None or status is None:
+    if key is None or status is None:
         return Received(status="ignored")
-    lead_id, conversation, number, channel = touch
     event_id = f"{params.get('MessageSid', '')}:{status.value}"
-    signal: tuple[Any, Any]
     if status in (DeliveryStatus.FAILED, DeliveryStatus.UNDELIVERED):
         code_text = params.get("ErrorCode", "")
         code = int(code_text) if code_text.isdecimal() else None
-        failure = DeliveryFailed(
-            channel=channel,
-            reason=f"twilio {status.value}" + (f" {code}" if code else ""),
-            permanent=twilio_failure_permanent(code),
-            touch=number,
-            event_id=event_id,
-            conversation=conversation,
+        reason = f"twilio {status.value}" + (f" {code}" if code else "")
+        delivered = await signal_failure(
+            engine, key, reason, twilio_failure_permanent(code), event_id
         )
-        signal = (LeadFollowUp.delivery_failed, failure)
     else:
-        report = DeliveryReport(
-            channel=channel,
-            touch=number,
-            status=status,
-            event_id=event_id,
-            conversation=conversation,
-        )
-        signal = (LeadFollowUp.delivery_status, report)
-    delivered = await engine.signal(lead_id, *signal)
-    return Received(status="delivered" if delivered else "ignored", lead_id=lead_id)
+        delivered = await signal_status(engine, key, status, event_id)
+    return Received(status="delivered" if delivered else "ignored", lead_id=key.lead_id)
 
 
-def parse_touch_key(config: Config, key: str) -> tuple[str, str | None, int, Channel] | None:
-    """Lead, conversation, touch and channel of the message key the send activity gave the
-    provider (`leads.identity.message_key`); None for a key of no configured dealer's lead
-    (a salesperson's alert, another system's mail)."""
+def parse_touch_key(config: Config, key: str) -> MessageKey | None:
+    """The parts of the message key the send activity gave the provider: a touch's
+    (`leads.identity.message_key`) or a salesperson's message's (`person_message_key`, touch 0
+    and its number). None for a key of no configured dealer's lead or an unknown channel (a
+    salesperson's alert, another system's mail)."""
     parsed = parse_message_key(key)
     if parsed is None or lead_dealer(parsed.lead_id, config.dealer_ids) is None:
         return None
-    try:
-        return parsed.lead_id, parsed.conversation, parsed.touch, Channel(parsed.channel)
-    except ValueError:
-        return None
+    return parsed if parsed.channel in CHANNELS else None
+
+
+async def signal_status(
+    engine: Engine, key: MessageKey, status: DeliveryStatus, event_id: str | None
+) -> bool:
+    """A provider's progress report on the touch or salesperson's message the key names."""
+    report = DeliveryReport(
+        channel=Channel(key.channel),
+        touch=key.touch,
+        status=status,
+        event_id=event_id,
+        conversation=key.conversation,
+        message=key.message,
+    )
+    return await engine.signal(key.lead_id, LeadFollowUp.delivery_status, report)
+
+
+async def signal_failure(
+    engine: Engine, key: MessageKey, reason: str, permanent: bool, event_id: str | None
+) -> bool:
+    """A provider's report that the touch or salesperson's message the key names failed."""
+    failure = DeliveryFailed(
+        channel=Channel(key.channel),
+        reason=reason,
+        permanent=permanent,
+        touch=key.touch,
+        event_id=event_id,
+        conversation=key.conversation,
+        message=key.message,
+    )
+    return await engine.signal(key.lead_id, LeadFollowUp.delivery_failed, failure)
 
 
 def twilio_media(params: dict[str, str]) -> list[str]:
@@ -317,7 +338,10 @@ async def sendgrid_parse(
     headers = {k.lower(): v for k, v in HeaderParser().parsestr(fields.get("headers", "")).items()}
     subject = fields.get("subject", "")
     text = (fields.get("text") or fields.get("html") or "")[:TEXT_LIMIT]
+    message_id = header_message_id(headers.get("message-id"))
     event_id = (headers.get("message-id") or "").strip()[:200] or None
+    # For the thread: the subject as the customer wrote it, on one line and within bounds.
+    shown_subject = " ".join(subject.split())[:SUBJECT_LIMIT] or None
     keys = []
     sender_email = normalise_email(sender)
     if sender_email and len(sender_email) > EMAIL_LIMIT:
@@ -328,7 +352,13 @@ async def sendgrid_parse(
     auto = auto_reply(headers, subject, text, datetime.now(tz).date())
     if auto is not None:
         until = datetime.combine(auto.until, time(0), tzinfo=tz) if auto.until else None
-        signal = AutoReplied(channel=Channel.EMAIL, until=until, event_id=event_id)
+        signal = AutoReplied(
+            channel=Channel.EMAIL,
+            until=until,
+            event_id=event_id,
+            subject=shown_subject,
+            text=text or None,
+        )
         lead_id = await engine.deliver(
             dealer, keys, LeadFollowUp.auto_replied, signal, first=direct
         )
@@ -340,7 +370,14 @@ async def sendgrid_parse(
         metrics,
         dealer,
         keys,
-        CustomerReplied(channel=Channel.EMAIL, text=text, received_at=now, event_id=event_id),
+        CustomerReplied(
+            channel=Channel.EMAIL,
+            text=text,
+            received_at=now,
+            event_id=event_id,
+            subject=shown_subject,
+            message_id=message_id,
+        ),
         Lead(
             source="email",
             kind=LeadKind.GENERAL,
@@ -350,6 +387,14 @@ async def sendgrid_parse(
         ),
         direct=direct,
     )
+
+
+def header_message_id(value: str | None) -> str | None:
+    """The Message-ID header as the customer's mail client gave it (unfolded, trimmed), what
+    an answer's In-Reply-To names; None when absent or longer than a Message-ID is kept (a cut
+    one would thread nothing)."""
+    unfolded = "".join((value or "").splitlines()).strip()
+    return unfolded if 0 < len(unfolded) <= MESSAGE_ID_LIMIT else None
 
 
 def _envelope(fields: dict[str, str]) -> tuple[list[str], str]:
@@ -435,21 +480,17 @@ async def sendgrid_events(
 async def _apply_event(config: Config, engine: Engine, event: dict[str, Any]) -> bool:
     """Unknown leads (mail sent by something else, an erased lead) are acknowledged and
     ignored: SendGrid would otherwise retry them for days."""
-    touch = parse_touch_key(config, str(event.get("blanco_touch") or ""))
+    key = parse_touch_key(config, str(event.get("blanco_touch") or ""))
     action = sendgrid_event_action(event)
-    if touch is None or action.kind == "ignore":
+    if key is None or action.kind == "ignore":
         return False
-    lead_id, conversation, number, _ = touch
     event_id = str(event.get("sg_event_id") or "")[:200] or None
     if action.kind == "opt_out":
-        signal: Any = OptedOut(channel=Channel.EMAIL, event_id=event_id)
-        return await engine.signal(lead_id, LeadFollowUp.opted_out, signal)
-    failure = DeliveryFailed(
-        channel=Channel.EMAIL,
-        reason=action.reason,
-        permanent=action.permanent,
-        touch=number,
-        event_id=event_id,
-        conversation=conversation,
-    )
-    return await engine.signal(lead_id, LeadFollowUp.delivery_failed, failure)
+        signal = OptedOut(channel=Channel.EMAIL, event_id=event_id)
+        return await engine.signal(key.lead_id, LeadFollowUp.opted_out, signal)
+    # The key's channel is e-mail for every mail we send; the event says what it reports on.
+    key = key._replace(channel=action.channel.value)
+    if action.kind == "status":
+        assert action.status is not None
+        return await signal_status(engine, key, action.status, event_id)
+    return await signal_failure(engine, key, action.reason, action.permanent, event_id)

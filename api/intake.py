@@ -172,10 +172,13 @@ def chat_signal(reply: ChatReply, event_id: str | None) -> tuple[Callable[..., A
     opts out of the chat and START opts back in; anything else is a reply (rule 6), and
     attachments say what came."""
     keyword = None if reply.attachments else opt_keyword(reply.text)
+    # The keyword's text goes with it: the thread shows what the customer wrote.
     if keyword is Keyword.STOP:
-        return LeadFollowUp.opted_out, OptedOut(channel=Channel.CHAT, event_id=event_id)
+        stop = OptedOut(channel=Channel.CHAT, event_id=event_id, text=reply.text)
+        return LeadFollowUp.opted_out, stop
     if keyword is Keyword.START:
-        return LeadFollowUp.opted_in, OptedIn(channel=Channel.CHAT, event_id=event_id)
+        start = OptedIn(channel=Channel.CHAT, event_id=event_id, text=reply.text)
+        return LeadFollowUp.opted_in, start
     return LeadFollowUp.customer_replied, CustomerReplied(
         channel=Channel.CHAT,
         text=with_attachments(reply.text, [a.content_type for a in reply.attachments]),

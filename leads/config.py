@@ -229,6 +229,7 @@ class Dealer(Settings):
             remind_after=self.remind_after,
             escalate_after=self.escalate_after,
             blind_tasks=self.blind_tasks,
+            whatsapp_templates=tuple(sorted(self.whatsapp_templates)),
         )
 
 
@@ -252,6 +253,7 @@ class DealerPlan(Settings):
     remind_after: timedelta
     escalate_after: timedelta
     blind_tasks: bool
+    whatsapp_templates: tuple[str, ...] = ()  # the stages with an approved template
     history_limit: int = 2000  # continue-as-new past this many events (TemporalSettings)
 
 

@@ -28,6 +28,8 @@ from leads.identity import contact_identifiers
 from leads.inbound import AUTO_REPLY_DEFAULT_POSTPONE, advance
 from leads.models import (
     PHONE_NUMBER_CHANNELS,
+    WRITTEN_CHANNELS,
+    AppointmentKind,
     CallResult,
     Channel,
     Customer,
@@ -41,12 +43,16 @@ from leads.models import (
     Outcome,
     Payload,
     RecordOutcome,
+    SendMessage,
     TaskKind,
+    ThreadMessage,
     Touch,
 )
 
 OUTCOME_STATUS: dict[Outcome, LeadStatus] = {
     Outcome.APPOINTMENT: LeadStatus.APPOINTMENT,
+    Outcome.SHOWN: LeadStatus.SHOWN,
+    Outcome.NO_SHOW: LeadStatus.ENGAGED,  # back to the salesperson: a new date, or an outcome
     Outcome.WON: LeadStatus.WON,
     Outcome.LOST: LeadStatus.LOST,
     Outcome.NOT_INTERESTED: LeadStatus.LOST,  # a lost lead whose reason is "not interested"
@@ -70,10 +76,25 @@ class CadenceDone:
 
 NextStep = TouchDue | CadenceDone
 
+CHANNEL_WORDS = {
+    Channel.EMAIL: "e-mail",
+    Channel.SMS: "SMS",
+    Channel.WHATSAPP: "WhatsApp",
+    Channel.CHAT: "the platform chat",
+    Channel.PHONE: "phone",
+}
+
 T = TypeVar("T")
 EARLY_REPORTS_KEPT = 20  # reports on touches whose send is still finishing
 EVENTS_REMEMBERED = 500  # provider event ids kept for de-duplication (webhooks retry for days)
 AUTO_REPLY_LONGEST = timedelta(days=90)  # an out-of-office never holds the cadence longer
+# The thread rides every continue-as-new and every `state` query: it keeps the newest
+# messages, each text trimmed (a pasted e-mail history is not a conversation).
+THREAD_KEPT = 200
+TEXT_KEPT = 2000
+KEYS_REMEMBERED = 100  # idempotency keys of salesperson messages, for retries after a new run
+REFERENCES_KEPT = 10  # the customer's Message-IDs an answer's References header names
+WHATSAPP_WINDOW = timedelta(hours=24)  # free text only this long after the customer wrote
 
 
 def merge_customer(known: Customer, new: Customer, region: str = "NL") -> Customer:
@@ -86,6 +107,11 @@ def merge_customer(known: Customer, new: Customer, region: str = "NL") -> Custom
     if known_phone.callable and not new_phone.callable:
         updates.pop("phone", None)
     return Customer.model_validate(known.model_dump() | updates)
+
+
+def _written_source(source: str) -> Channel | None:
+    """A lead that began as a text to the dealer (source `sms`, `email`, …) came on it."""
+    return next((c for c in Channel if c.written and c.value == source), None)
 
 
 def _keep_last(items: list[T], item: T, limit: int) -> list[T]:
@@ -137,6 +163,13 @@ class Conversation(Payload):
     events_seen: list[str] = Field(default_factory=list)
     early_reports: list[EarlyReport] = Field(default_factory=list)
     contact_fingerprint: str | None = None  # of the identifiers behind the ContactKeys published
+    thread: list[ThreadMessage] = Field(default_factory=list)
+    thread_dropped: int = 0
+    messages_sent: int = 0  # messages outside the cadence: salespeople's and confirmations
+    message_keys: dict[str, int] = Field(default_factory=dict)  # update id → message number
+    claims: dict[str, str] = Field(default_factory=dict)  # task id → who claimed it
+    salesperson_id: str | None = None  # who claimed the lead's task last
+    appointment_kind: AppointmentKind | None = None
 
     # --- construction -------------------------------------------------------------------
 
@@ -147,7 +180,52 @@ class Conversation(Payload):
             Inquiry(source=lead.source, external_id=lead.external_id, kind=lead.kind, at=now)
         )
         conversation.refresh_addresses()
+        conversation.inquired(now, lead)
         return conversation
+
+    # --- the thread -----------------------------------------------------------------------
+
+    def add_message(self, message: ThreadMessage) -> ThreadMessage:
+        """Append to the thread, within its bounds: the text trimmed, the oldest dropped."""
+        if len(message.text) > TEXT_KEPT:
+            message.text, message.trimmed = message.text[: TEXT_KEPT - 1] + "…", True
+        self.thread.append(message)
+        if len(self.thread) > THREAD_KEPT:
+            self.thread_dropped += len(self.thread) - THREAD_KEPT
+            self.thread = self.thread[-THREAD_KEPT:]
+        return message
+
+    def wrote(
+        self,
+        now: datetime,
+        channel: Channel | None,
+        text: str,
+        **marks: object,
+    ) -> None:
+        """What the customer wrote, into the thread (nothing for an empty text)."""
+        if text.strip():
+            self.add_message(
+                ThreadMessage.model_validate(
+                    {"at": now, "direction": "in", "channel": channel, "by": "customer"}
+                    | {"text": text.strip(), **marks}
+                )
+            )
+
+    def inquired(self, now: datetime, lead: Lead) -> None:
+        """An inquiry's own message opens (or joins) the thread; `channel` None: a form."""
+        self.wrote(now, lead.arrived_on() or _written_source(lead.source), lead.message or "")
+
+    def message_by_number(self, number: int) -> ThreadMessage | None:
+        return next((m for m in reversed(self.thread) if m.message == number), None)
+
+    def touch_message(self, number: int, channel: Channel) -> ThreadMessage | None:
+        return next(
+            (m for m in reversed(self.thread) if m.touch == number and m.channel is channel), None
+        )
+
+    def whatsapp_window_until(self) -> datetime | None:
+        at = self.whatsapp_inbound_at
+        return None if at is None else at + WHATSAPP_WINDOW
 
     def refresh_addresses(self) -> None:
         dealer = DealerChannels(self.plan.has_email, self.plan.has_sms, self.plan.has_whatsapp)
@@ -213,8 +291,26 @@ class Conversation(Payload):
         )
         return TouchDue(number, channel, due)
 
-    def record_touch(self, touch: Touch) -> None:
+    def record_touch(
+        self, touch: Touch, subject: str | None = None, text: str | None = None
+    ) -> None:
+        """A touch done; one the provider accepted joins the thread as the customer got it
+        (`text` None: sent by a version that did not say what it rendered)."""
         self.touches.append(touch)
+        if touch.channel is not None and touch.channel.written and touch.failed is None:
+            self.add_message(
+                ThreadMessage(
+                    at=touch.at,
+                    direction="out",
+                    channel=touch.channel,
+                    by="blanco",
+                    subject=subject,
+                    text=text if text is not None else f"[{touch.template}]",
+                    delivery=DeliveryStatus.SENT,
+                    touch=touch.number,
+                    template=touch.template,
+                )
+            )
         early = [
             r for r in self.early_reports if (r.number, r.channel) == (touch.number, touch.channel)
         ]
@@ -289,23 +385,54 @@ class Conversation(Payload):
         if moved == touch.delivery or moved != status:
             return False
         touch.delivery = moved
+        message = self.touch_message(number, channel)
+        if message is not None:
+            self.message_report(message, status, reason)
         if moved in (DeliveryStatus.FAILED, DeliveryStatus.UNDELIVERED):
             touch.failed = reason
             self.delivery_failed(now, channel, reason, permanent)
         return True
 
-    def auto_replied(self, now: datetime, channel: Channel, until: datetime | None) -> None:
+    def message_report(
+        self, message: ThreadMessage, status: DeliveryStatus, reason: str = ""
+    ) -> bool:
+        """A provider's report on a message of the thread; never backwards. True if it moved."""
+        moved = advance(message.delivery, status)
+        if moved == message.delivery or moved != status:
+            return False
+        message.delivery = moved
+        if moved in (DeliveryStatus.FAILED, DeliveryStatus.UNDELIVERED):
+            message.failed = reason or moved.value
+        return True
+
+    def auto_replied(
+        self,
+        now: datetime,
+        channel: Channel,
+        until: datetime | None,
+        text: str = "",
+        subject: str | None = None,
+    ) -> None:
         """Rule 6 says a reply goes to a human; an out-of-office is not a reply. The next
         touch waits until the customer is back (or a day, when they do not say)."""
+        self.wrote(now, channel, text, subject=subject, auto_reply=True)
         back = until if until is not None and until > now else now + AUTO_REPLY_DEFAULT_POSTPONE
         back = min(back, now + AUTO_REPLY_LONGEST)
         self.not_before = max(back, self.not_before) if self.not_before else back
         self.note(now, "auto_reply", channel, f"next touch not before {self.not_before:%Y-%m-%d}")
 
-    def replied(self, now: datetime, channel: Channel, text: str = "") -> bool:
+    def replied(
+        self,
+        now: datetime,
+        channel: Channel,
+        text: str = "",
+        subject: str | None = None,
+        message_id: str | None = None,
+    ) -> bool:
         """Rule 6: a reply stops the cadence. True when this reply needs a human now. The
-        timeline keeps the start of the text: the salesperson reads what the customer asked."""
+        timeline keeps the start of the text, the thread all of it (within its bounds)."""
         self.note(now, "customer_replied", channel, _excerpt(text))
+        self.wrote(now, channel, text, subject=subject, message_id=message_id)
         if channel is Channel.WHATSAPP:
             self.whatsapp_inbound_at = now
         if self.status.final:
@@ -328,10 +455,13 @@ class Conversation(Payload):
         if permanent:
             self.blocked[channel] = f"failed: {reason}"
 
-    def opt_out(self, now: datetime, channel: Channel | Literal["all"]) -> None:
+    def opt_out(self, now: datetime, channel: Channel | Literal["all"], text: str = "") -> None:
         """Rule 7: an opt-out suppresses that channel at once; a customer who opted out of every
-        channel they could be reached on is opted out of all of them."""
+        channel they could be reached on is opted out of all of them. `text`: the STOP the
+        customer wrote, for the thread (an unsubscribe click has none)."""
         self.note(now, "opted_out", None if channel == "all" else channel)
+        if channel != "all":
+            self.wrote(now, channel, text, keyword="stop")
         channels = list(Channel) if channel == "all" else [channel]
         for each in channels:
             self.blocked[each] = "opted out"
@@ -359,9 +489,10 @@ class Conversation(Payload):
             self.blocked[channel] = "opted out"
             self.opted_out.append(channel)
 
-    def opt_in(self, now: datetime, channel: Channel) -> None:
+    def opt_in(self, now: datetime, channel: Channel, text: str = "") -> None:
         """START / UNSTOP: the channel may be used again (unless it failed for another reason)."""
         self.note(now, "opted_in", channel)
+        self.wrote(now, channel, text, keyword="start")
         if channel in self.opted_out:
             self.opted_out.remove(channel)
         # Twilio 21610 is the carrier's own "recipient unsubscribed": START lifts it too.
@@ -392,6 +523,7 @@ class Conversation(Payload):
             if address != before.get(channel) and channel not in self.opted_out:
                 self.blocked.pop(channel, None)
         self.note(now, "new_inquiry", lead.arrived_on(), f"{lead.kind.value} via {lead.source}")
+        self.inquired(now, lead)
         return True
 
     def pause(self, now: datetime) -> None:
@@ -428,10 +560,131 @@ class Conversation(Payload):
         self.outcome_reason = request.reason or (
             "not interested" if request.outcome is Outcome.NOT_INTERESTED else None
         )
-        self.appointment_at = self.appointment_time(request)
+        if request.outcome is Outcome.APPOINTMENT:
+            self.appointment_at = self.appointment_time(request)
+            self.appointment_kind = request.appointment_kind or AppointmentKind.SHOWROOM
+        elif request.outcome not in (Outcome.SHOWN, Outcome.NO_SHOW):
+            # won, lost, …: what the appointment was stays readable; before this version,
+            # every outcome set (or cleared) the appointment time
+            self.appointment_at = self.appointment_time(request) or self.appointment_at
         self.status = OUTCOME_STATUS[request.outcome]
         self.paused_since = None
-        self.note(now, f"outcome_{request.outcome.value}", detail=self.outcome_reason)
+        detail = self.outcome_reason
+        if request.outcome is Outcome.APPOINTMENT and self.appointment_at is not None:
+            local = self.appointment_at.astimezone(ZoneInfo(self.plan.timezone))
+            detail = f"{self.appointment_kind} {local:%Y-%m-%d %H:%M}"
+        self.events.append(
+            Event(
+                at=now,
+                what=f"outcome_{request.outcome.value}",
+                detail=detail,
+                by=request.salesperson_id,
+            )
+        )
+
+    # --- salespeople ----------------------------------------------------------------------
+
+    def task_claimed(self, now: datetime, task_id: str, salesperson_id: str) -> None:
+        """Who took which task: the one who claimed the open task writes to the customer."""
+        self.claims = dict(list({**self.claims, task_id: salesperson_id}.items())[-20:])
+        if task_id == self.open_task_id or self.open_task_id is None:
+            self.salesperson_id = salesperson_id
+        self.events.append(Event(at=now, what="task_claimed", detail=task_id, by=salesperson_id))
+
+    def refuse_writer(self, salesperson_id: str, manager: bool) -> str | None:
+        """Only the salesperson who claimed the lead's open task writes (managers always):
+        two people answering one customer at once is worse than none."""
+        if manager:
+            return None
+        if self.open_task_id is not None:
+            holder = self.claims.get(self.open_task_id)
+            if holder is None:
+                return "claim the lead's task first: the salesperson who claims it answers"
+            if holder != salesperson_id:
+                return f"{holder} has claimed this lead's task: they (or a manager) answer"
+            return None
+        if self.salesperson_id is None:
+            return "this lead has no task of yours: its task opens when the customer answers"
+        if self.salesperson_id != salesperson_id:
+            return f"this lead is {self.salesperson_id}'s: they (or a manager) answer"
+        return None
+
+    def message_channel(self, asked: Channel | None = None) -> Channel | None:
+        """The channel asked for, else the one the customer last wrote on, else the one the
+        cadence would use next, else any written channel that reaches them."""
+        if asked is not None:
+            return asked
+        usable = [c for c in self.usable() if c.written]
+        last_in = next(
+            (m.channel for m in reversed(self.thread) if m.direction == "in" and m.channel), None
+        )
+        upcoming = self.channel_for(len(self.touches) + 1)
+        for candidate in (last_in, upcoming, *WRITTEN_CHANNELS):
+            if candidate in usable:
+                return candidate
+        return None
+
+    def refuse_message(self, request: SendMessage, now: datetime) -> str | None:
+        """Why a salesperson's message cannot go out, in words a salesperson understands."""
+        if self.status.final:
+            return f"the lead is closed ({self.status.value}): nothing more is sent"
+        refused = self.refuse_writer(request.salesperson_id, request.manager)
+        if refused:
+            return refused
+        channel = self.message_channel(request.channel)
+        if channel is None:
+            return (
+                "no written channel reaches this customer: call them if they asked for a "
+                "call, or find them on the platform they wrote on"
+            )
+        if channel is Channel.PHONE:
+            return "phone is a call, not a message: log the call instead"
+        label = CHANNEL_WORDS[channel]
+        if channel not in self.addresses:
+            return f"the customer gave no address for {label}: choose another channel"
+        blocked = self.blocked.get(channel)
+        if blocked == "opted out":
+            return f"the customer opted out of {label}: choose another channel"
+        if blocked is not None:
+            return f"{label} does not reach this customer ({blocked}): choose another channel"
+        if channel is Channel.WHATSAPP:
+            return self._refuse_whatsapp(request, now)
+        if not request.text.strip():
+            return "write a message first"
+        return None
+
+    def _refuse_whatsapp(self, request: SendMessage, now: datetime) -> str | None:
+        until = self.whatsapp_window_until()
+        if request.template:
+            if not self.plan.whatsapp_templates:
+                return "the dealer has no approved WhatsApp template: choose another channel"
+            return None
+        if until is None or until <= now:
+            return (
+                "WhatsApp allows free text only within 24 hours of the customer's last "
+                "WhatsApp message: send the dealer's approved template instead"
+            )
+        if not request.text.strip():
+            return "write a message first"
+        return None
+
+    def next_message_number(self) -> int:
+        self.messages_sent += 1
+        return self.messages_sent
+
+    def remember_key(self, key: str, number: int) -> None:
+        kept = list({**self.message_keys, key: number}.items())[-KEYS_REMEMBERED:]
+        self.message_keys = dict(kept)
+
+    def threading(self) -> tuple[str | None, str | None, tuple[str, ...]]:
+        """Subject, In-Reply-To and References of an e-mail answer: it joins the customer's
+        own thread in their mail client (RFC 5322)."""
+        mails = [m for m in self.thread if m.channel is Channel.EMAIL]
+        ids = tuple(m.message_id for m in mails if m.message_id)[-REFERENCES_KEPT:]
+        subject = next((m.subject for m in reversed(mails) if m.subject), None)
+        if subject is not None and not subject.lower().startswith(("re:", "antw:")):
+            subject = f"Re: {subject}"
+        return subject, (ids[-1] if ids else None), ids
 
     def become_unreachable(self, now: datetime) -> None:
         self.outcome = Outcome.UNREACHABLE
@@ -443,6 +696,11 @@ class Conversation(Payload):
     def refuse_outcome(self, request: RecordOutcome) -> str | None:
         if self.status.final:
             return f"the lead is already {self.status.value}"
+        if (
+            request.outcome in (Outcome.SHOWN, Outcome.NO_SHOW)
+            and self.status is not LeadStatus.APPOINTMENT
+        ):
+            return f"{request.outcome.value} needs an appointment: book one first"
         if request.outcome is Outcome.LOST and not (request.reason or "").strip():
             return "lost needs a reason (e.g. bought elsewhere, price, financing)"
         if request.outcome is Outcome.UNREACHABLE and self.any_reply():
@@ -458,6 +716,13 @@ class Conversation(Payload):
         """An appointment is a date and time agreed with the customer, still to come. Only
         the update's validator asks (it reads the clock): an update accepted before this
         rule existed replays as it ran."""
+        booked = self.appointment_at
+        if request.outcome is Outcome.NO_SHOW and booked is not None and now < booked:
+            local = booked.astimezone(ZoneInfo(self.plan.timezone))
+            return (
+                f"the appointment is on {local:%Y-%m-%d} at {local:%H:%M}: a no-show "
+                "can only be recorded after it"
+            )
         if request.outcome is not Outcome.APPOINTMENT:
             return None
         at = self.appointment_time(request)
@@ -512,6 +777,9 @@ class Conversation(Payload):
             outcome=self.outcome,
             outcome_reason=self.outcome_reason,
             appointment_at=self.appointment_at,
+            appointment_kind=self.appointment_kind,
+            salesperson_id=self.salesperson_id,
+            whatsapp_window_until=self.whatsapp_window_until(),
             customer=self.lead.customer,
             vehicle=self.lead.vehicle,
             message=self.lead.message,
@@ -519,4 +787,6 @@ class Conversation(Payload):
             events=self.events,
             paused_seconds=self.paused_total.total_seconds(),
             opted_out=self.opted_out,
+            thread=self.thread,
+            thread_dropped=self.thread_dropped,
         )

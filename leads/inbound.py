@@ -492,10 +492,11 @@ def twilio_failure_permanent(error_code: int | None) -> bool:
 
 @dataclass(frozen=True)
 class EventAction:
-    kind: Literal["failed", "opt_out", "ignore"]
+    kind: Literal["failed", "opt_out", "status", "ignore"]
     channel: Channel  # Channel.EMAIL for SendGrid
     permanent: bool = False
     reason: str = ""  # short, never personal data: e.g. "bounce", "dropped: Bounced Address"
+    status: DeliveryStatus | None = None  # kind "status": how far the message got
 
 
 # SendGrid's fixed `reason` values of a dropped event (case-insensitive key → canonical text),
@@ -521,6 +522,10 @@ _BOUNCE_TYPES: dict[str, tuple[str, bool]] = {
     "blocked": ("blocked", False),  # the receiving server refuses for now
     "expired": ("expired", False),  # retried for days without success: not a verdict
 }
+_STATUS_EVENTS: dict[str, DeliveryStatus] = {
+    "delivered": DeliveryStatus.DELIVERED,
+    "open": DeliveryStatus.READ,
+}
 
 
 def sendgrid_event_action(event: Mapping[str, Any]) -> EventAction:
@@ -530,7 +535,10 @@ def sendgrid_event_action(event: Mapping[str, Any]) -> EventAction:
     temporary. dropped → failed, permanent, with SendGrid's fixed reason ('dropped: Invalid');
     but 'Unsubscribed Address' / 'Spam Reporting Address' → opt_out, and drops caused by our
     own sending ('Invalid SMTPAPI header', 'Spam Content', quota) → failed, temporary.
-    spamreport, unsubscribe, group_unsubscribe → opt_out. Everything else → ignore.
+    spamreport, unsubscribe, group_unsubscribe → opt_out. delivered → status delivered; open →
+    status read, except an open by a machine (`sg_machine_open`: Apple Mail Privacy Protection
+    fetches every mail's images on arrival), which proves delivery only. Everything else
+    (processed, deferred, click …) → ignore.
     Never copies free text from the event: every ``reason`` is one of the fixed strings here.
     """
     name = _field(event, "event")
@@ -546,6 +554,11 @@ def sendgrid_event_action(event: Mapping[str, Any]) -> EventAction:
         return EventAction(kind, Channel.EMAIL, permanent=permanent, reason=f"dropped: {text}")
     if name in _OPT_OUT_EVENTS:
         return EventAction("opt_out", Channel.EMAIL, permanent=True, reason=_OPT_OUT_EVENTS[name])
+    if name in _STATUS_EVENTS:
+        status = _STATUS_EVENTS[name]
+        if name == "open" and event.get("sg_machine_open") in (True, "true", "True"):
+            status = DeliveryStatus.DELIVERED
+        return EventAction("status", Channel.EMAIL, status=status)
     return EventAction("ignore", Channel.EMAIL)
 
 

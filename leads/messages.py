@@ -17,6 +17,7 @@ non-escaping template and called from an escaping one returns its output marked 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -127,7 +128,7 @@ def render(ctx: MessageContext) -> RenderedMessage:
     return _render_short(ctx)
 
 
-def _words(ctx: MessageContext, family: ChannelFamily) -> TemplateModule:
+def _words(ctx: MessageContext | WrittenContext, family: str) -> TemplateModule:
     values = {
         "dealer_name": ctx.dealer_name,
         "first_name": first_name(ctx.customer_name),
@@ -136,7 +137,7 @@ def _words(ctx: MessageContext, family: ChannelFamily) -> TemplateModule:
     return _environment().get_template(f"{ctx.locale}/{family}.txt").make_module(values)
 
 
-def _say(words: TemplateModule, macro: str, *args: str) -> str:
+def _say(words: TemplateModule, macro: str, *args: str | int) -> str:
     """Call a wording macro and fold its source line breaks into single spaces."""
     return " ".join(str(getattr(words, macro)(*args)).split())
 
@@ -145,16 +146,28 @@ def _render_email(ctx: MessageContext) -> RenderedMessage:
     words = _words(ctx, "email")
     kind, stage = ctx.kind.value, ctx.stage.value
     subject = _say(words, f"{kind}_subject", stage)
+    paragraphs = [
+        _say(words, "greeting"),
+        _say(words, kind, stage),
+        _say(words, "closing", stage),
+    ]
+    return _compose_email(ctx, words, subject, paragraphs, ctx.dealer_name)
+
+
+def _compose_email(
+    ctx: MessageContext | WrittenContext,
+    words: TemplateModule,
+    subject: str,
+    paragraphs: list[str],
+    signature: str,
+) -> RenderedMessage:
+    """Both parts of an e-mail from finished paragraphs, with the unsubscribe line (rule 7)."""
     parts: dict[str, Any] = {
         "locale": ctx.locale,
         "subject": subject,
-        "paragraphs": [
-            _say(words, "greeting"),
-            _say(words, kind, stage),
-            _say(words, "closing", stage),
-        ],
+        "paragraphs": paragraphs,
         "sign_off": _say(words, "sign_off"),
-        "dealer_name": ctx.dealer_name,
+        "dealer_name": signature,
         "unsubscribe_text": _say(words, "unsubscribe_text"),
         "unsubscribe_label": _say(words, "unsubscribe_label"),
         "unsubscribe_url": ctx.unsubscribe_url,
@@ -182,6 +195,58 @@ def _render_short(ctx: MessageContext) -> RenderedMessage:
         )
     )
     return RenderedMessage(subject=None, text=text, html=None)
+
+
+class WrittenContext(BaseModel):
+    """A message outside the cadence: a salesperson's own words (`text`), or the confirmation
+    of an appointment (`appointment_at` in the dealer's time zone, and its kind)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Channel
+    locale: Locale
+    dealer_name: str
+    customer_name: str | None = None
+    vehicle: str | None = None
+    unsubscribe_url: str | None = None  # required for e-mail
+    text: str | None = None
+    signer: str | None = None  # the salesperson's name
+    subject: str | None = None  # e-mail: "Re: …" of the customer's mail
+    appointment_at: datetime | None = None
+    appointment_kind: str | None = None
+
+    @model_validator(mode="after")
+    def _sendable(self) -> WrittenContext:
+        if not self.channel.written:
+            raise ValueError("phone is a call task, not a message")
+        if self.channel is Channel.EMAIL and not self.unsubscribe_url:
+            raise ValueError("an e-mail needs an unsubscribe_url (rule 7)")
+        if (self.text is None) == (self.appointment_at is None):
+            raise ValueError("a written message is either a salesperson's text or a confirmation")
+        return self
+
+
+def render_written(ctx: WrittenContext) -> RenderedMessage:
+    """A salesperson's message or an appointment's confirmation, with the opt-out every
+    written message carries (rule 7)."""
+    words = _words(ctx, "personal")
+    signature = f"{ctx.signer}, {ctx.dealer_name}" if ctx.signer else ctx.dealer_name
+    if ctx.appointment_at is not None:
+        at, kind = ctx.appointment_at, ctx.appointment_kind or "showroom"
+        when = f"{_say(words, 'weekday', at.weekday())} {at.day} {_say(words, 'month', at.month)}"
+        when = f"{when} {_say(words, 'at')} {at:%H:%M}"
+        subject = _say(words, "subject", kind)
+        family = _words(ctx, "email" if ctx.channel is Channel.EMAIL else "short")
+        paragraphs = [_say(family, "greeting"), _say(words, "body", kind, when)]
+    else:
+        subject = ctx.subject or _say(words, "answer_subject")
+        paragraphs = [p.strip() for p in (ctx.text or "").split("\n\n") if p.strip()]
+    if ctx.channel is Channel.EMAIL:
+        return _compose_email(ctx, _words(ctx, "email"), subject, paragraphs, signature)
+    short = _words(ctx, "short")
+    body = "\n\n".join(paragraphs) if ctx.text is not None else "\n".join(paragraphs)
+    lines = [body, signature, _say(short, "opt_out", ctx.channel.value)]
+    return RenderedMessage(subject=None, text="\n".join(lines), html=None)
 
 
 SAMPLE_DEALER = "Autohuis West"

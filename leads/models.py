@@ -284,14 +284,14 @@ class RecordOutcome(Payload):
     salesperson_id: str | None = None  # who recorded it (set by the API)
 
 
-SalespersonText = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+SalespersonText = Annotated[str, StringConstraints(max_length=2000)]
 
 
 class SendMessage(Payload):
     """A salesperson writes to the customer (DESIGN §4 "Salesperson messages")."""
 
     salesperson_id: str
-    text: SalespersonText
+    text: SalespersonText = ""  # empty only with `template`
     channel: Channel | None = None  # default: the channel the customer last wrote on
     manager: bool = False  # set by the API from the caller's role: managers may always write
     template: bool = False  # WhatsApp outside the 24 h window: the dealer's approved template
@@ -330,7 +330,7 @@ class ThreadMessage(Payload):
 
     at: datetime
     direction: Literal["in", "out"]
-    channel: Channel
+    channel: Channel | None  # None: an inquiry's own message, from a web form
     by: str  # "blanco", "customer" or the salesperson's id
     subject: str | None = None
     text: str
@@ -361,6 +361,7 @@ class Event(Payload):
     what: str
     channel: Channel | None = None
     detail: str | None = None
+    by: str | None = None  # the salesperson who did it
 
 
 class LeadState(Payload):

@@ -22,12 +22,19 @@ from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.dealers import ContactKeysRequest, DealerActivities
-    from activities.sending import PERMANENT, SendingActivities, SendRequest
+    from activities.sending import (
+        PERMANENT,
+        MessageRequest,
+        SendingActivities,
+        SendRequest,
+        SendResult,
+    )
     from leads.cadence import describe
     from leads.conversation import CadenceDone, Conversation, TouchDue
     from leads.identity import task_id
     from leads.messages import stage_for
     from leads.models import (
+        AppointmentKind,
         AutoReplied,
         Channel,
         CustomerReplied,
@@ -41,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         LogCall,
         OptedIn,
         OptedOut,
+        Outcome,
         RecordOutcome,
         SendMessage,
         TaskClaimed,
@@ -62,9 +70,12 @@ SEND_RETRY = RetryPolicy(
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=2),
 )
-WHATSAPP_WINDOW = timedelta(hours=24)
+# A salesperson waits on the page for their message: a provider that cannot take it within
+# this long marks it failed in the thread, and they choose again.
+MESSAGE_DEADLINE = timedelta(minutes=2)
 CONTACT_KEYS_PATCH = "contact-keys"
 OPT_OUT_PATCH = "opt-out-registry"
+CONFIRMATION_PATCH = "appointment-confirmation"
 CHANNEL_LABEL = {
     Channel.EMAIL: "e-mail",
     Channel.SMS: "SMS",
@@ -77,6 +88,14 @@ CHANNEL_LABEL = {
 def _refuse(reason: str | None) -> None:
     if reason:
         raise ApplicationError(reason, type="Refused", non_retryable=True)
+
+
+def _failure(error: ActivityError) -> tuple[str, bool]:
+    """Why a send failed, and whether the address can never receive on that channel."""
+    cause = error.cause
+    if isinstance(cause, ApplicationError):
+        return cause.message, cause.type == PERMANENT
+    return "not delivered in time", False
 
 
 def _log(c: Conversation, event: str, **fields: object) -> None:
@@ -216,7 +235,7 @@ class LeadFollowUp:
         stage = stage_for(step.number, c.touches_planned)
         template = f"{c.lead.kind.value}/{stage.value}/{step.channel.value}"
         try:
-            await workflow.execute_activity_method(
+            sent: SendResult = await workflow.execute_activity_method(
                 SendingActivities.send_touch,
                 self._send_request(c, step),
                 start_to_close_timeout=SEND_ATTEMPT_TIMEOUT,
@@ -226,12 +245,10 @@ class LeadFollowUp:
             )
         except ActivityError as error:
             cause = error.cause
-            reason = (
-                cause.message if isinstance(cause, ApplicationError) else "not delivered in time"
-            )
+            reason, permanent = _failure(error)
             failure = cause.type if isinstance(cause, ApplicationError) else "timeout"
             _log(c, "touch_failed", touch=step.number, channel=step.channel, failure=failure)
-            if isinstance(cause, ApplicationError) and cause.type == PERMANENT:
+            if permanent:
                 # The same touch goes out again at once on the next usable channel.
                 c.delivery_failed(workflow.now(), step.channel, reason, permanent=True)
                 return
@@ -246,12 +263,16 @@ class LeadFollowUp:
             )
             return
         metrics.message_sent(c, step.channel)
-        c.record_touch(Touch(number=step.number, channel=step.channel, at=now, template=template))
+        c.record_touch(
+            Touch(number=step.number, channel=step.channel, at=now, template=template),
+            sent.subject,
+            sent.text,
+        )
         _log(c, "touch_recorded", touch=step.number, channel=step.channel, template=template)
 
     def _send_request(self, c: Conversation, step: TouchDue) -> SendRequest:
         assert step.channel is not None
-        inbound = c.whatsapp_inbound_at
+        window = c.whatsapp_window_until()
         return SendRequest(
             lead_id=c.lead_id,
             dealer_id=c.plan.dealer_id,
@@ -264,7 +285,59 @@ class LeadFollowUp:
             locale=c.lead.customer.locale or c.plan.locale,
             customer_name=c.lead.customer.name,
             vehicle=c.lead.vehicle.label() if c.lead.vehicle else None,
-            whatsapp_window_open=inbound is not None and workflow.now() - inbound < WHATSAPP_WINDOW,
+            whatsapp_window_open=window is not None and workflow.now() < window,
+        )
+
+    async def _send_written(
+        self,
+        c: Conversation,
+        message: ThreadMessage,
+        request: MessageRequest,
+    ) -> ThreadMessage:
+        """Send a message outside the cadence, already in the thread: it shows what the
+        customer got, or why it did not go out. It never moves the cadence (rule 5 counts
+        touches, not these)."""
+        try:
+            sent: SendResult = await workflow.execute_activity_method(
+                SendingActivities.send_message,
+                request,
+                start_to_close_timeout=SEND_ATTEMPT_TIMEOUT,
+                schedule_to_close_timeout=MESSAGE_DEADLINE,
+                retry_policy=SEND_RETRY,
+                summary=f"message {request.number} via {CHANNEL_LABEL[request.channel]}",
+            )
+        except ActivityError as error:
+            reason, permanent = _failure(error)
+            c.message_report(message, DeliveryStatus.FAILED, reason)
+            if permanent:
+                c.delivery_failed(workflow.now(), request.channel, reason, permanent=True)
+            _log(c, "message_failed", number=request.number, channel=request.channel)
+            return message
+        message.subject, message.text = sent.subject, sent.text or message.text
+        c.message_report(message, DeliveryStatus.SENT)
+        metrics.message_sent(c, request.channel)
+        _log(c, "message_sent", number=request.number, channel=request.channel, by=request.by)
+        return message
+
+    def _written_request(
+        self, c: Conversation, channel: Channel, number: int, by: str, **content: Any
+    ) -> MessageRequest:
+        subject, in_reply_to, references = c.threading()
+        return MessageRequest(
+            lead_id=c.lead_id,
+            dealer_id=c.plan.dealer_id,
+            conversation=_conversation(),
+            number=number,
+            channel=channel,
+            to=c.addresses[channel],
+            by=by,
+            locale=c.lead.customer.locale or c.plan.locale,
+            customer_name=c.lead.customer.name,
+            vehicle=c.lead.vehicle.label() if c.lead.vehicle else None,
+            subject=subject,
+            in_reply_to=in_reply_to,
+            references=list(references),
+            **content,
         )
 
     # --- tasks ----------------------------------------------------------------------------
@@ -420,7 +493,9 @@ class LeadFollowUp:
         if not c.first_time(reply.event_id):
             return
         metrics.replied(c, reply.channel)
-        needs_human = c.replied(workflow.now(), reply.channel, reply.text)
+        needs_human = c.replied(
+            workflow.now(), reply.channel, reply.text, reply.subject, reply.message_id
+        )
         _log(c, "customer_replied", channel=reply.channel, status=c.status.value)
         self._changed = True
         if not needs_human:
@@ -442,7 +517,14 @@ class LeadFollowUp:
         if _earlier_conversation(failure.conversation) or not c.first_time(failure.event_id):
             return
         now = workflow.now()
-        if failure.touch is None:
+        if failure.message is not None:
+            message = c.message_by_number(failure.message)
+            if message is None or not c.message_report(
+                message, DeliveryStatus.FAILED, failure.reason
+            ):
+                return
+            c.delivery_failed(now, failure.channel, failure.reason, failure.permanent)
+        elif failure.touch is None:
             c.delivery_failed(now, failure.channel, failure.reason, failure.permanent)
         elif not c.delivery_report(
             now,
@@ -458,17 +540,21 @@ class LeadFollowUp:
     @workflow.signal
     async def delivery_status(self, report: DeliveryReport) -> None:
         c = await self._ready()
-        if _earlier_conversation(report.conversation):
+        if _earlier_conversation(report.conversation) or not c.first_time(report.event_id):
             return
-        if c.first_time(report.event_id):
-            c.delivery_report(workflow.now(), report.touch, report.channel, report.status)
+        if report.message is not None:
+            message = c.message_by_number(report.message)
+            if message is not None:
+                c.message_report(message, report.status)
+            return
+        c.delivery_report(workflow.now(), report.touch, report.channel, report.status)
 
     @workflow.signal
     async def opted_out(self, opt_out: OptedOut) -> None:
         c = await self._ready()
         if c.first_time(opt_out.event_id):
             was = c.status
-            c.opt_out(workflow.now(), opt_out.channel)
+            c.opt_out(workflow.now(), opt_out.channel, opt_out.text or "")
             _log(c, "opted_out", channel=opt_out.channel, status=c.status.value)
             metrics.opted_out(c, opt_out.channel, was)
             self._changed = True
@@ -477,14 +563,14 @@ class LeadFollowUp:
     async def opted_in(self, opt_in: OptedIn) -> None:
         c = await self._ready()
         if c.first_time(opt_in.event_id):
-            c.opt_in(workflow.now(), opt_in.channel)
+            c.opt_in(workflow.now(), opt_in.channel, opt_in.text or "")
             self._changed = True
 
     @workflow.signal
     async def auto_replied(self, auto: AutoReplied) -> None:
         c = await self._ready()
         if c.first_time(auto.event_id):
-            c.auto_replied(workflow.now(), auto.channel, auto.until)
+            c.auto_replied(workflow.now(), auto.channel, auto.until, auto.text or "", auto.subject)
             self._changed = True
 
     @workflow.signal
@@ -522,8 +608,46 @@ class LeadFollowUp:
         _log(c, "outcome_recorded", outcome=request.outcome.value, status=c.status.value)
         metrics.outcome(c, request.outcome.value)
         self._changed = True
+        confirm = request.outcome is Outcome.APPOINTMENT and workflow.patched(CONFIRMATION_PATCH)
         await self._close_task(c, f"outcome {request.outcome.value}")
+        if confirm:
+            await self._confirm_appointment(c)
         return self.state()
+
+    async def _confirm_appointment(self, c: Conversation) -> None:
+        """The customer gets the appointment in writing, on their channel; without one, the
+        salesperson confirms it on the call they booked it on."""
+        channel = c.message_channel()
+        if channel is None or c.appointment_at is None:
+            c.note(workflow.now(), "confirmation_not_sent", detail="no written channel")
+            return
+        number = c.next_message_number()
+        message = c.add_message(
+            ThreadMessage(
+                at=workflow.now(),
+                direction="out",
+                channel=channel,
+                by="blanco",
+                text="",
+                message=number,
+                template="appointment/confirmation",
+            )
+        )
+        request = self._written_request(
+            c,
+            channel,
+            number,
+            "blanco",
+            appointment_at=c.appointment_at,
+            appointment_kind=(c.appointment_kind or AppointmentKind.SHOWROOM).value,
+            template=channel is Channel.WHATSAPP and not self._whatsapp_open(c),
+        )
+        await self._send_written(c, message, request)
+
+    @staticmethod
+    def _whatsapp_open(c: Conversation) -> bool:
+        window = c.whatsapp_window_until()
+        return window is not None and workflow.now() < window
 
     @record_outcome.validator
     def _validate_outcome(self, request: RecordOutcome) -> None:
@@ -576,12 +700,56 @@ class LeadFollowUp:
     @workflow.signal
     async def task_claimed(self, claimed: TaskClaimed) -> None:
         """From the lead's `SalesTask`: who took it (and may write to the customer)."""
-        raise NotImplementedError
+        c = await self._ready()
+        c.task_claimed(workflow.now(), claimed.task_id, claimed.salesperson_id)
 
     @workflow.update
     async def send_message(self, request: SendMessage) -> ThreadMessage:
-        """A salesperson writes to the customer; the update id is the client's idempotency key."""
-        raise NotImplementedError
+        """A salesperson writes to the customer (DESIGN §4 "Salesperson messages"). The update
+        id is the client's idempotency key: Temporal answers a repeat within this run, and
+        the conversation remembers the key across continue-as-new."""
+        c = await self._ready()
+        key = workflow.current_update_info().id  # type: ignore[union-attr]
+        known = self._sent(c, key)
+        if known is not None:
+            return known
+        _refuse(c.refuse_message(request, workflow.now()))
+        channel = c.message_channel(request.channel)
+        assert channel is not None  # refuse_message said why otherwise
+        number = c.next_message_number()
+        c.remember_key(key, number)
+        message = c.add_message(
+            ThreadMessage(
+                at=workflow.now(),
+                direction="out",
+                channel=channel,
+                by=request.salesperson_id,
+                text=request.text,
+                message=number,
+            )
+        )
+        _log(c, "message_requested", number=number, channel=channel, by=request.salesperson_id)
+        written = self._written_request(
+            c,
+            channel,
+            number,
+            request.salesperson_id,
+            text=request.text,
+            template=channel is Channel.WHATSAPP and request.template,
+        )
+        return await self._send_written(c, message, written)
+
+    @send_message.validator
+    def _validate_message(self, request: SendMessage) -> None:
+        info = workflow.current_update_info()
+        if self._c is not None and (info is None or self._sent(self._c, info.id) is None):
+            _refuse(self._c.refuse_message(request, workflow.now()))
+
+    @staticmethod
+    def _sent(c: Conversation, key: str) -> ThreadMessage | None:
+        """The message an idempotency key already sent, when the thread still holds it."""
+        number = c.message_keys.get(key)
+        return None if number is None else c.message_by_number(number)
 
     # --- the query ------------------------------------------------------------------------
 

@@ -15,15 +15,16 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.alerts import AlertActivities, AlertRequest, AlertStage
-    from leads.models import Payload, TaskKind, TaskState, TaskStatus
+    from leads.models import Payload, TaskClaimed, TaskKind, TaskState, TaskStatus
     from workflows import search_attributes as sa
 
 MEMO_KEY = "task"  # the memo holding the TaskState the salesperson API lists
 TASK_MEMO_PATCH = "task-memo"
+CLAIM_TELLS_LEAD_PATCH = "claim-tells-lead"
 ALERT_TIMEOUT = timedelta(seconds=30)
 ALERT_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1)
@@ -157,6 +158,9 @@ class SalesTask:
 
     @workflow.update
     async def claim(self, claim: Claim) -> TaskState:
+        return await self._take(claim)
+
+    async def _take(self, claim: Claim) -> TaskState:
         self._assigned_to = claim.salesperson_id
         self._status = TaskStatus.CLAIMED
         workflow.upsert_search_attributes(
@@ -168,7 +172,21 @@ class SalesTask:
         workflow.set_current_details(f"claimed by {claim.salesperson_id}: {self._summary()}")
         self._publish()
         self._log("task_claimed", salesperson=claim.salesperson_id)
+        if workflow.patched(CLAIM_TELLS_LEAD_PATCH):
+            await self._tell_lead(claim.salesperson_id)
         return self._state()
+
+    async def _tell_lead(self, salesperson_id: str) -> None:
+        """The lead learns who took its task: only they (or a manager) write to the customer.
+        A lead that has closed meanwhile has nothing to learn."""
+        lead = workflow.get_external_workflow_handle(self._task.lead_id)
+        try:
+            await lead.signal(
+                "task_claimed",
+                TaskClaimed(task_id=self._task.task_id, salesperson_id=salesperson_id),
+            )
+        except FailureError as error:
+            self._log("lead_not_told", error=type(error).__name__)
 
     @claim.validator
     def _validate_claim(self, claim: Claim) -> None:
@@ -179,8 +197,14 @@ class SalesTask:
 
     @workflow.update
     async def reassign(self, claim: Claim) -> TaskState:
-        """A manager hands the task to another salesperson (claimed or not)."""
-        raise NotImplementedError
+        """A manager hands the task to another salesperson, claimed or not (the API checks
+        the caller is a manager)."""
+        return await self._take(claim)
+
+    @reassign.validator
+    def _validate_reassign(self, claim: Claim) -> None:
+        if self._status is TaskStatus.DONE:
+            raise ApplicationError("the task is already done")
 
     @workflow.signal
     async def lead_progress(self, progress: Progress) -> None:

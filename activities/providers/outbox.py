@@ -1,11 +1,13 @@
 """The embedded default provider: one JSON line per outbound message (DESIGN §4, Outbox).
 
-Idempotent per message key (`leads.identity.message_key`: lead, conversation, touch, channel):
-the send activity is retried by Temporal, and a retry must never write a second line, while a
-customer who comes back starts a new conversation whose touch 1 must be written. Several
-worker processes may share one file, so the check and the append happen together under an
-exclusive `flock` on a sidecar lock file (a lock on the data file itself would not survive
-the file being rotated while a process waits for it).
+Idempotent per message key (`leads.identity.message_key`: lead, conversation, touch, channel;
+`person_message_key` for a salesperson's message, which is no touch): the send activity is
+retried by Temporal, and a retry must never write a second line, while a customer who comes
+back starts a new conversation whose touch 1 must be written. Each line carries its key (older
+lines are read by the key their fields make). Several worker processes may share one file, so
+the check and the append happen together under an exclusive `flock` on a sidecar lock file (a
+lock on the data file itself would not survive the file being rotated while a process waits
+for it).
 
 The check stays cheap: each provider remembers the keys it has seen and how far into the file
 it has read, and under the lock reads only what other processes appended since. A file that was
@@ -119,6 +121,7 @@ def _record(message: OutboundMessage) -> dict[str, object]:
         "body": message.text,
         "sent_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
         "by": message.by,
+        "key": message.key,
     }
 
 
@@ -130,10 +133,13 @@ def _lead_of(raw: bytes) -> str | None:
 
 
 def _key_of(raw: bytes) -> str | None:
-    """The message key of one line; lines written before keys named the conversation have
-    none in them and give the three-part key their sends were made with."""
+    """The message key of one line. Older lines have no `key`: a touch's key is made from its
+    fields, and lines written before keys named the conversation give the three-part key their
+    sends were made with."""
     try:
         record = json.loads(raw)
+        if isinstance(record.get("key"), str):
+            return str(record["key"])
         conversation = record.get("conversation")
         return message_key(
             str(record["lead_id"]),

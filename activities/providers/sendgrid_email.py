@@ -1,8 +1,9 @@
 """E-mail through SendGrid's v3 mail/send API, with the official `sendgrid` client.
 
-The request carries the touch key in `custom_args`, so the Event Webhook's bounces and
-unsubscribes map back to the touch, and RFC 8058 one-click unsubscribe headers. Nothing that
-identifies the customer goes anywhere but the recipient and the content.
+The request carries the message key in `custom_args`, so the Event Webhook's reports map back
+to the touch or the salesperson's message, RFC 8058 one-click unsubscribe headers, and for an
+answer the RFC 5322 threading headers (`In-Reply-To`, `References`). Nothing that identifies
+the customer goes anywhere but the recipient and the content.
 
 Errors are classified for the send activity (see base.py). Exception messages never contain
 the response body as is: SendGrid's messages can quote the address they refuse.
@@ -22,6 +23,11 @@ from activities.providers.base import OutboundMessage, PermanentDeliveryError, P
 
 DEFAULT_HOST = "https://api.sendgrid.com"
 REASON_LIMIT = 120  # DeliveryFailed.reason holds 200 characters
+# References keeps the thread's first message and the newest ones: mail servers refuse very
+# long header lines, and clients thread on the first and the last id (RFC 5322 §3.6.4).
+REFERENCES_KEPT = 20
+# One msg-id, `<id-left@id-right>`: printable ASCII without blanks or another angle bracket.
+_MSG_ID = re.compile(r"<[!-;=?-~]+@[!-;=?-~]+>")
 _ADDRESS = re.compile(r"\S+@\S+")
 _NUMBER = re.compile(r"\+?\d[\d ()./-]{5,}\d")
 
@@ -67,12 +73,41 @@ def mail_body(message: OutboundMessage) -> dict[str, Any]:
     }
     if message.reply_to:
         body["reply_to"] = {"email": message.reply_to}
+    headers = threading_headers(message.in_reply_to, message.references)
     if message.unsubscribe_url:
-        body["headers"] = {
-            "List-Unsubscribe": f"<{message.unsubscribe_url}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",  # RFC 8058
-        }
+        headers["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058
+    if headers:
+        body["headers"] = headers
     return body
+
+
+def threading_headers(in_reply_to: str | None, references: tuple[str, ...]) -> dict[str, str]:
+    """`In-Reply-To` and `References` (RFC 5322 §3.6.4) for an answer to the customer's mail.
+
+    The ids come from the customer's mail client: one that is not a well-formed msg-id is left
+    out (a line break in it would be a header injection, and SendGrid refuses the whole mail
+    with a 400, which would block the customer's e-mail). References ends with the message
+    answered, as the RFC asks, and repeats no id."""
+    parent = msg_id(in_reply_to)
+    chain = list(dict.fromkeys(i for i in map(msg_id, references) if i))
+    if parent:
+        chain = [i for i in chain if i != parent] + [parent]
+    if len(chain) > REFERENCES_KEPT:
+        chain = chain[:1] + chain[-(REFERENCES_KEPT - 1) :]
+    headers = {"In-Reply-To": parent} if parent else {}
+    if chain:
+        headers["References"] = " ".join(chain)
+    return headers
+
+
+def msg_id(value: str | None) -> str | None:
+    """One msg-id as a header carries it, `<...>`; None for anything else. Surrounding blanks
+    and missing angle brackets (a platform that strips them) are forgiven."""
+    text = (value or "").strip()
+    if text and not text.startswith("<"):
+        text = f"<{text}>"
+    return text if _MSG_ID.fullmatch(text) else None
 
 
 def _classify(exc: HTTPError) -> Exception:

@@ -9,13 +9,26 @@ import base64
 import json
 import time
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import pytest
+from pydantic import BaseModel
 from twilio.request_validator import RequestValidator
 
-from leads.identity import reply_address, unsubscribe_token
-from leads.models import Channel, DeliveryStatus, LeadState, LeadStatus
+from leads.identity import person_message_key, reply_address, unsubscribe_token
+from leads.models import (
+    AutoReplied,
+    Channel,
+    CustomerReplied,
+    DeliveryFailed,
+    DeliveryReport,
+    DeliveryStatus,
+    LeadState,
+    LeadStatus,
+    OptedIn,
+    OptedOut,
+)
 from tests.api.conftest import (
     PARSE_AUTH,
     SECRET,
@@ -64,8 +77,12 @@ async def test_rule7_stop_opts_out_of_sms_only_and_start_opts_back_in(api: Api) 
     assert (await api.sms(phone, "STOP")).status_code == 200
     state = await api.state_when(lead_id, lambda s: Channel.SMS not in s.usable_channels)
     assert Channel.EMAIL in state.usable_channels and state.status is LeadStatus.CONTACTING
-    assert (await api.sms(phone, "start")).status_code == 200
+    assert (await api.sms(phone, " Start! ")).status_code == 200
     await api.state_when(lead_id, lambda s: Channel.SMS in s.usable_channels)
+    # What the customer wrote goes with it, for the thread.
+    [stop] = await signals_heard(api, lead_id, "opted_out", OptedOut)
+    [start] = await signals_heard(api, lead_id, "opted_in", OptedIn)
+    assert (stop.channel, stop.text, start.text) == (Channel.SMS, "STOP", "Start!")
 
 
 async def test_a_reply_from_an_unknown_number_is_a_new_lead(api: Api) -> None:
@@ -360,3 +377,140 @@ async def test_a_spam_report_on_a_salesperson_alert_leaves_the_customer_alone(ap
     spam = {"event": "spamreport", "sg_event_id": unique(), "blanco_touch": alert}
     assert (await events(api, [spam])).json()["applied"] == 0
     assert Channel.EMAIL in (await api.state(lead_id)).usable_channels
+
+
+# --- the thread's side of providers (issue 10) ---------------------------------------------
+
+M = TypeVar("M", bound=BaseModel)
+
+
+async def signals_heard(api: Api, lead_id: str, name: str, model: type[M]) -> list[M]:
+    """The arguments of every `name` signal in the lead's history, decoded as the worker
+    reads them: what the workflow was told, whichever way it handles it."""
+    handle = api.client.get_workflow_handle(lead_id)
+    heard: list[M] = []
+    async for event in handle.fetch_history_events():
+        if not event.HasField("workflow_execution_signaled_event_attributes"):
+            continue
+        attributes = event.workflow_execution_signaled_event_attributes
+        if attributes.signal_name == name:
+            [value] = await api.client.data_converter.decode(attributes.input.payloads, [model])
+            heard.append(value)
+    return heard
+
+
+async def signal_heard(
+    api: Api, lead_id: str, name: str, model: type[M], accept: Callable[[M], bool]
+) -> M:
+    """The first `name` signal `accept` holds for, polled until it is in the history."""
+    found = await eventually(
+        lambda: signals_heard(api, lead_id, name, model),
+        lambda heard: any(accept(s) for s in heard),
+        deadline=10,
+    )
+    return next(s for s in found if accept(s))
+
+
+async def test_a_salesperson_s_sms_reports_back_to_their_message(api: Api) -> None:
+    """Twilio's status callbacks for Jan's message (key `…:m1:sms`) reach the lead as reports
+    on message 1, touch 0 — never on touch 1 of the same channel."""
+    phone = customer_lead()["customer"]["phone"]
+    lead_id, _ = await started(api, customer={"phone": phone, "preferred_channel": "sms"})
+    (line,) = await api.lines_for(lead_id)
+    key = person_message_key(lead_id, line["conversation"], 1, "sms")
+    path = f"/v1/inbound/twilio/status?touch={key}"
+    delivered = {"MessageSid": "SMjan1", "MessageStatus": "delivered"}
+    assert (await api.twilio(path, delivered)).json()["status"] == "delivered"
+    failed = {"MessageSid": "SMjan1", "MessageStatus": "undelivered", "ErrorCode": "30006"}
+    assert (await api.twilio(path, failed)).json()["status"] == "delivered"
+
+    report = await signal_heard(
+        api, lead_id, "delivery_status", DeliveryReport, lambda r: r.message == 1
+    )
+    assert (report.channel, report.touch, report.status) == (
+        Channel.SMS,
+        0,
+        DeliveryStatus.DELIVERED,
+    )
+    assert (report.conversation, report.event_id) == (line["conversation"], "SMjan1:delivered")
+    failure = await signal_heard(
+        api, lead_id, "delivery_failed", DeliveryFailed, lambda f: f.message == 1
+    )
+    assert (failure.touch, failure.permanent, failure.reason) == (
+        0,
+        True,
+        "twilio undelivered 30006",
+    )
+    state = await api.state(lead_id)
+    assert state.touches[0].delivery is None  # touch 1 heard nothing of it
+
+
+async def test_sendgrid_delivered_and_open_reports_reach_touches_and_messages(api: Api) -> None:
+    """Issue 10, acceptance 2: e-mail shows its delivery status too. `delivered` and `open`
+    move touch 1 to delivered, then read; for Jan's message they are reports on message 1,
+    each with SendGrid's event id, by which a redelivered webhook is heard once."""
+    lead_id, _ = await started(api)
+    (line,) = await api.lines_for(lead_id)
+    assert line["channel"] == "email"
+    touch = f"{lead_id}:{line['conversation']}:1:email"
+    sent = {"event": "delivered", "sg_event_id": unique("ev-"), "blanco_touch": touch}
+    assert (await events(api, [sent, sent])).json()["applied"] == 2
+    await api.state_when(lead_id, lambda s: s.touches[0].delivery is DeliveryStatus.DELIVERED)
+    machine = {"event": "open", "sg_machine_open": True, "sg_event_id": unique("ev-")}
+    opened = {"event": "open", "sg_event_id": unique("ev-"), "blanco_touch": touch}
+    assert (await events(api, [{**machine, "blanco_touch": touch}, opened])).status_code == 200
+    await api.state_when(lead_id, lambda s: s.touches[0].delivery is DeliveryStatus.READ)
+
+    jan = person_message_key(lead_id, line["conversation"], 1, "email")
+    read = {"event": "open", "sg_event_id": unique("ev-"), "blanco_touch": jan}
+    assert (await events(api, [read])).json()["applied"] == 1
+    report = await signal_heard(
+        api, lead_id, "delivery_status", DeliveryReport, lambda r: r.message == 1
+    )
+    assert (report.channel, report.touch, report.status) == (Channel.EMAIL, 0, DeliveryStatus.READ)
+    assert report.event_id == read["sg_event_id"]
+    bounce = {"event": "bounce", "sg_event_id": unique("ev-"), "blanco_touch": jan}
+    assert (await events(api, [bounce])).json()["applied"] == 1
+    failure = await signal_heard(
+        api, lead_id, "delivery_failed", DeliveryFailed, lambda f: f.message == 1
+    )
+    assert (failure.touch, failure.permanent, failure.reason) == (0, True, "bounce")
+
+
+async def test_an_email_reply_carries_its_subject_and_message_id_for_the_thread(
+    api: Api,
+) -> None:
+    """What the salesperson reads in the thread, and what threads their answer: the reply's
+    subject (on one line, within 200 characters) and its Message-ID as the client gave it."""
+    lead_id, _ = await started(api)
+    to = reply_address(SECRET, lead_id, "reply.autohuis-test.nl")
+    subject = "Re: Uw aanvraag  voor de\tGolf " + "x" * 300
+    fields = mail(to, "p@example.com", subject, "Graag zaterdag om 10:00.")
+    message_id = fields["headers"].split("\n")[0].removeprefix("Message-ID: ")
+    assert (await post_mail(api, fields)).json()["lead_id"] == lead_id
+
+    reply = await signal_heard(
+        api, lead_id, "customer_replied", CustomerReplied, lambda r: r.channel is Channel.EMAIL
+    )
+    assert reply.message_id == message_id and message_id.startswith("<")
+    assert reply.subject is not None and len(reply.subject) == 200
+    assert reply.subject.startswith("Re: Uw aanvraag voor de Golf xxx")
+    assert reply.text == "Graag zaterdag om 10:00."
+
+
+async def test_an_out_of_office_carries_its_subject_and_text_for_the_thread(api: Api) -> None:
+    lead_id, lead = await started(api)
+    await api.state_when(lead_id, lambda s: s.next_touch_at is not None)
+    fields = mail(
+        "verkoop@autohuis-test.nl",
+        lead["customer"]["email"],
+        "Automatisch antwoord: Uw aanvraag",
+        "Ik ben afwezig tot 1 december.",
+        headers="Auto-Submitted: auto-replied",
+    )
+    assert (await post_mail(api, fields)).json()["status"] == "delivered"
+    auto = await signal_heard(api, lead_id, "auto_replied", AutoReplied, lambda a: True)
+    assert auto.subject == "Automatisch antwoord: Uw aanvraag"
+    assert auto.text == "Ik ben afwezig tot 1 december."
+    state = await api.state(lead_id)
+    assert state.open_task_id is None  # still not a reply (rule 6)

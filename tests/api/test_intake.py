@@ -17,7 +17,7 @@ from standardwebhooks.webhooks import Webhook
 from api.app import create_app
 from client import initial_contact_keys, running_leads
 from leads.identity import lead_id as derive_lead_id
-from leads.models import Channel, Lead, LeadStatus
+from leads.models import Channel, Lead, LeadStatus, OptedIn, OptedOut
 from tests.api.conftest import (
     OTHER_SECRET,
     PREFIX_SECRET,
@@ -28,6 +28,7 @@ from tests.api.conftest import (
     signature_over_bytes,
     unique,
 )
+from tests.api.test_inbound import signals_heard
 from tests.conftest import eventually
 from tests.unit.test_adf import NAME, adf_in
 
@@ -330,6 +331,11 @@ async def test_rule7_stop_in_platform_chat_opts_out(api: Api) -> None:
     assert start.status_code == 202, start.text
     state = await api.state_when(lead_id, lambda s: Channel.CHAT in s.usable_channels)
     assert state.open_task_id is None
+    # What the customer wrote goes with the opt-out and back in, for the thread (issue 10).
+    [opted_out] = await signals_heard(api, lead_id, "opted_out", OptedOut)
+    [opted_in] = await signals_heard(api, lead_id, "opted_in", OptedIn)
+    assert (opted_out.channel, opted_out.text) == (Channel.CHAT, "STOP")
+    assert (opted_in.channel, opted_in.text) == (Channel.CHAT, "start")
 
 
 async def test_an_empty_chat_message_is_422_and_changes_nothing(api: Api) -> None:

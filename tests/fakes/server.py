@@ -11,7 +11,7 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
@@ -60,6 +60,7 @@ class FakeServer:
 
     def __init__(self) -> None:
         self._requests: list[RecordedRequest] = []
+        self._statuses: dict[int, int] = {}  # request index → the status it was answered with
         self._script: deque[Reply] = deque()
         self._changed = threading.Condition()
         self._stopping = threading.Event()
@@ -116,16 +117,29 @@ class FakeServer:
         with self._changed:
             return list(self._requests)
 
+    @property
+    def answered(self) -> list[tuple[RecordedRequest, int]]:
+        """The requests answered so far, each with the HTTP status it got (not the hung ones)."""
+        with self._changed:
+            return [
+                (r, self._statuses[i]) for i, r in enumerate(self._requests) if i in self._statuses
+            ]
+
     def wait_for_requests(self, n: int, timeout: float = 5.0) -> list[RecordedRequest]:
         """Wait until at least n requests arrived; fail after the deadline."""
+        self.wait_until(lambda: len(self._requests) >= n, timeout, f"{n} requests")
+        return self.requests
+
+    def wait_until(self, done: Callable[[], bool], timeout: float, what: str) -> None:
+        """Wait until `done()` holds, re-checked at each request and answer; fail after the
+        deadline naming `what`."""
         deadline = time.monotonic() + timeout
         with self._changed:
-            while len(self._requests) < n:
+            while not done():
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(f"{len(self._requests)} requests, expected {n}")
+                    raise AssertionError(f"{len(self._requests)} requests; expected {what}")
                 self._changed.wait(left)
-            return list(self._requests)
 
     def answer(self, request: RecordedRequest) -> Reply:
         """The default answer; subclasses speak their provider's API."""
@@ -135,10 +149,16 @@ class FakeServer:
 
     def _handle(self, request: RecordedRequest) -> Reply:
         with self._changed:
+            index = len(self._requests)
             self._requests.append(request)
             self._changed.notify_all()
             scripted = self._script.popleft() if self._script else None
-        return scripted if scripted is not None else self.answer(request)
+        reply = scripted if scripted is not None else self.answer(request)
+        if not reply.hang:
+            with self._changed:
+                self._statuses[index] = reply.status
+                self._changed.notify_all()
+        return reply
 
     def _wait_for_stop(self) -> None:
         self._stopping.wait(HANG_LIMIT)

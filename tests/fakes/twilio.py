@@ -2,7 +2,7 @@
 
 Checks HTTP basic auth against the account SID and auth token (401 with error 20003 otherwise,
 as Twilio does) and answers 201 with a Message resource the `twilio` library parses.
-`fail_next` and `error_next` script Twilio-style errors.
+`sent` reads each accepted message; `fail_next` and `error_next` script Twilio-style errors.
 """
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ from __future__ import annotations
 import base64
 import itertools
 import re
+from dataclasses import dataclass
 from email.utils import formatdate
+from urllib.parse import parse_qs, urlsplit
 
 from tests.fakes.server import FakeServer, RecordedRequest, Reply
 
@@ -24,6 +26,34 @@ STATUS_CODES: dict[int, tuple[int, str]] = {
     500: (20500, "Internal Server Error"),
     503: (20503, "Service Unavailable"),
 }
+
+
+@dataclass(frozen=True)
+class SentText:
+    """One message Twilio accepted (201), as its form said it."""
+
+    to: str  # whatsapp:+… for WhatsApp
+    sender: str  # the From: the dealer's number or WhatsApp sender
+    body: str | None
+    content_sid: str | None  # an approved WhatsApp template instead of a body
+    status_callback: str | None
+
+    @property
+    def key(self) -> str | None:
+        """The message key the status callback carries back (`?touch=`)."""
+        if not self.status_callback:
+            return None
+        return parse_qs(urlsplit(self.status_callback).query).get("touch", [None])[0]
+
+    @classmethod
+    def of(cls, request: RecordedRequest) -> SentText:
+        return cls(
+            to=request.field("To") or "",
+            sender=request.field("From") or "",
+            body=request.field("Body"),
+            content_sid=request.field("ContentSid"),
+            status_callback=request.field("StatusCallback"),
+        )
 
 
 def error_reply(code: int, status: int = 400, message: str | None = None) -> Reply:
@@ -57,6 +87,21 @@ class FakeTwilio(FakeServer):
     @property
     def messages(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.method == "POST" and MESSAGES.match(r.path)]
+
+    @property
+    def sent(self) -> list[SentText]:
+        """The messages Twilio accepted, oldest first."""
+        return [
+            SentText.of(r)
+            for r, status in self.answered
+            if status == 201 and r.method == "POST" and MESSAGES.match(r.path)
+        ]
+
+    def wait_for_sent(self, n: int, timeout: float = 5.0) -> list[SentText]:
+        """Wait until at least n messages were accepted; fail after the deadline. It blocks: from
+        a test whose worker runs on its event loop, `await asyncio.to_thread(...)` it."""
+        self.wait_until(lambda: len(self.sent) >= n, timeout, f"{n} messages accepted")
+        return self.sent
 
     def fail_next(self, status: int, n: int = 1) -> None:
         """Answer the next n requests with this HTTP status and Twilio's error for it."""

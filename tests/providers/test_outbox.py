@@ -1,6 +1,7 @@
 """activities.providers.outbox: the line format of DESIGN §4, one line per message key (lead,
-conversation, touch, channel) however often a send is retried, a returning customer's new
-conversation written afresh, and correct appends from several processes at once."""
+conversation, touch, channel; a salesperson's message number) however often a send is retried,
+a returning customer's new conversation written afresh, and correct appends from several
+processes at once."""
 
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ from typing import Any
 
 from activities.providers.base import OutboundMessage
 from activities.providers.outbox import OutboxProvider
-from leads.identity import message_key
+from leads.identity import message_key, person_message_key
 from leads.models import Channel
 
 LEAD = "lead-autohuis-test-0123456789abcdef01234567"
 RUN = "019a0000-0000-7000-8000-000000000001"  # the conversation: its first run id
 FIELDS = [
-    "lead_id", "conversation", "touch", "channel", "to", "subject", "body", "sent_at", "by"
+    "lead_id", "conversation", "touch", "channel", "to", "subject", "body", "sent_at", "by",
+    "key",
 ]  # fmt: skip
 
 
@@ -69,7 +71,49 @@ def test_line_format(tmp_path: Path) -> None:
     assert sent_at.utcoffset() == timedelta(0)
     assert before <= sent_at <= datetime.now(UTC)
     assert line["by"] == "blanco"
+    assert line["key"] == f"{LEAD}:{RUN}:1:email"
     assert message_id == f"outbox:{LEAD}:{RUN}:1:email"
+
+
+def from_jan(
+    number: int, channel: Channel = Channel.SMS, text: str = "Prima, tot zaterdag!"
+) -> OutboundMessage:
+    """Jan's message `number` of the conversation: no touch, his id as `by`."""
+    return message(channel).model_copy(
+        update={
+            "key": person_message_key(LEAD, RUN, number, channel.value),
+            "touch": None,
+            "by": "jan",
+            "text": text,
+        }
+    )
+
+
+def test_a_salesperson_s_message_is_a_line_without_a_touch_by_its_writer(tmp_path: Path) -> None:
+    """DESIGN §4 "Outbox": `touch` is null for a salesperson's message, `by` their id."""
+    path = tmp_path / "outbox.jsonl"
+    message_id = OutboxProvider(path).send(from_jan(1, Channel.EMAIL))
+    [line] = lines(path)
+    assert list(line) == FIELDS
+    assert (line["touch"], line["by"], line["channel"]) == (None, "jan", "email")
+    assert (line["to"], line["subject"], line["body"]) == (
+        "p@example.nl", "Uw Golf", "Prima, tot zaterdag!"
+    )  # fmt: skip
+    assert line["key"] == f"{LEAD}:{RUN}:m1:email"
+    assert message_id == f"outbox:{LEAD}:{RUN}:m1:email"
+
+
+def test_a_retried_salesperson_s_message_writes_no_second_line(tmp_path: Path) -> None:
+    """Exactly once for a salesperson's message too: its key, not a touch number that it does
+    not have, is what a retry (in this process or a fresh one) finds."""
+    path = tmp_path / "outbox.jsonl"
+    OutboxProvider(path).send(from_jan(1))
+    OutboxProvider(path).send(from_jan(1))  # a retry in a new worker process
+    OutboxProvider(path).send(from_jan(2, text="En de inruil?"))
+    OutboxProvider(path).send(message(Channel.SMS))  # touch 1 on the same channel: another
+    assert [(line["touch"], line["key"].split(":")[2]) for line in lines(path)] == [
+        (None, "m1"), (None, "m2"), (1, "1")
+    ]  # fmt: skip
 
 
 def test_subject_is_null_outside_email(tmp_path: Path) -> None:
@@ -125,6 +169,17 @@ def test_lines_written_before_conversations_still_count(tmp_path: Path) -> None:
     assert len(lines(path)) == 1
     OutboxProvider(path).send(message())
     assert len(lines(path)) == 2
+
+
+def test_lines_written_before_lines_had_keys_still_count(tmp_path: Path) -> None:
+    """A touch whose line an older worker wrote (no `key` in it) is not written again."""
+    path = tmp_path / "outbox.jsonl"
+    OutboxProvider(path).send(message())
+    [line] = lines(path)
+    del line["key"]  # the line format until now
+    path.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    OutboxProvider(path).send(message())
+    assert len(lines(path)) == 1
 
 
 def test_cache_sees_lines_other_processes_appended(tmp_path: Path) -> None:

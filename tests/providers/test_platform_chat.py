@@ -10,7 +10,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from activities.providers.base import OutboundMessage, PermanentDeliveryError, ProviderRejected
 from activities.providers.platform_chat import PlatformChat
-from leads.identity import message_key
+from leads.identity import message_key, person_message_key
 from leads.models import Channel
 from tests.fakes.chat import FakeChat
 from tests.fakes.fixtures import fake_chat
@@ -115,3 +115,28 @@ def test_connection_refused_is_transient() -> None:
 def test_unusable_reply_url_is_permanent(url: str) -> None:
     with pytest.raises(PermanentDeliveryError):
         PlatformChat(SECRET, timeout=2).send(message(url))
+
+
+def test_a_salesperson_s_message_is_posted_under_its_own_key(fake_chat: FakeChat) -> None:
+    """Jan answers in the platform's conversation: the post goes to the lead's reply_url with
+    his message's key as `webhook-id` (a platform deduplicating on it ignores our retries),
+    signed like every post, and no touch number (it is none)."""
+    sender = PlatformChat(SECRET, timeout=5)
+    jan = message(
+        fake_chat.reply_url("c-7"),
+        key=person_message_key(LEAD, RUN, 1, "chat"),
+        touch=None,
+        by="jan",
+        text="Hij staat er nog! Zaterdag langskomen?",
+    )
+    assert sender.send(jan) == sender.send(jan) == f"{LEAD}:{RUN}:m1:chat"  # and a retry
+
+    first, retry = fake_chat.posts
+    assert first.path == "/conversations/c-7/messages"
+    assert first.json == {
+        "lead_id": LEAD,
+        "touch": None,
+        "text": "Hij staat er nog! Zaterdag langskomen?",
+    }
+    assert first.header("webhook-id") == retry.header("webhook-id") == f"{LEAD}:{RUN}:m1:chat"
+    assert Webhook(SECRET).verify(first.body, first.headers) == first.json

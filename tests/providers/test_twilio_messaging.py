@@ -12,7 +12,7 @@ import pytest
 
 from activities.providers.base import OutboundMessage, PermanentDeliveryError, ProviderRejected
 from activities.providers.twilio_messaging import TwilioMessaging, TwilioUnavailable
-from leads.identity import message_key
+from leads.identity import MessageKey, message_key, parse_message_key, person_message_key
 from leads.inbound import twilio_failure_permanent
 from leads.models import Channel
 from leads.twilio_errors import TWILIO_ERRORS, Verdict
@@ -211,3 +211,35 @@ def test_rule2_one_answer_per_twilio_code_on_every_path(
         provider(fake_twilio).send(message())
     assert type(raised.value) is SEND_PATH[verdict]
     assert twilio_failure_permanent(code) is (verdict is Verdict.ADDRESS)
+
+
+# --- a salesperson's message (issue 10) ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("channel", "to", "sender"),
+    [
+        (Channel.SMS, TO, "+3197010000099"),
+        (Channel.WHATSAPP, f"whatsapp:{TO}", "whatsapp:+3197010000098"),
+    ],
+)
+def test_a_salesperson_s_message_goes_from_the_dealer_s_sender_and_reports_back(
+    fake_twilio: FakeTwilio, channel: Channel, to: str, sender: str
+) -> None:
+    """Jan's message leaves from the dealer's Twilio sender to the customer's number; its
+    status callback carries his message's key (touch 0, message 2), nothing personal."""
+    jan = message(
+        channel,
+        key=person_message_key(LEAD, RUN, 2, channel.value),
+        touch=None,
+        by="jan",
+        text="Zaterdag om 10:00 staat de Golf klaar. Groet, Jan",
+    )
+    provider(fake_twilio).send(jan)
+
+    [sent] = fake_twilio.sent
+    assert (sent.to, sent.sender) == (to, sender)
+    assert sent.body == "Zaterdag om 10:00 staat de Golf klaar. Groet, Jan"
+    assert sent.key == f"{LEAD}:{RUN}:m2:{channel.value}"
+    assert sent.status_callback is not None and TO[1:] not in sent.status_callback
+    assert parse_message_key(sent.key) == MessageKey(LEAD, RUN, 0, channel.value, message=2)

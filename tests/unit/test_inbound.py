@@ -470,8 +470,6 @@ SENDGRID_ROWS: list[tuple[dict[str, Any], EventAction]] = [
     ({"event": "group_resubscribe"}, IGNORE),
     ({"event": "deferred", "response": "400 try again later"}, IGNORE),
     ({"event": "processed"}, IGNORE),
-    ({"event": "delivered", "response": "250 OK"}, IGNORE),
-    ({"event": "open"}, IGNORE),
     ({"event": "click", "url": "https://autohuis-west.nl"}, IGNORE),
     ({"event": "something_new"}, IGNORE),
     ({}, IGNORE),
@@ -483,6 +481,40 @@ SENDGRID_ROWS: list[tuple[dict[str, Any], EventAction]] = [
 @pytest.mark.parametrize(("event", "expected"), SENDGRID_ROWS)
 def test_rule7_sendgrid_event_actions(event: dict[str, Any], expected: EventAction) -> None:
     assert sendgrid_event_action({"email": ADDRESS, **event}) == expected
+
+
+def status(value: DeliveryStatus) -> EventAction:
+    return EventAction("status", EMAIL, status=value)
+
+
+# Issue 10, acceptance 2: every message in the thread shows its delivery status, e-mail too.
+SENDGRID_STATUS_ROWS: list[tuple[dict[str, Any], EventAction]] = [
+    ({"event": "delivered", "response": "250 OK"}, status(D)),
+    ({"event": "Delivered"}, status(D)),
+    ({"event": "open", "useragent": "Mozilla/5.0"}, status(R)),
+    ({"event": "open", "sg_machine_open": False}, status(R)),
+    # Apple Mail Privacy Protection opens every mail on arrival: delivered, not read.
+    ({"event": "open", "sg_machine_open": True}, status(D)),
+    ({"event": "open", "sg_machine_open": "true"}, status(D)),
+    ({"event": "processed"}, IGNORE),  # accepted by SendGrid: the send said so already
+    ({"event": "deferred", "attempt": "3"}, IGNORE),  # still trying: neither way yet
+    ({"event": "click"}, IGNORE),
+]
+
+
+@pytest.mark.parametrize(("event", "expected"), SENDGRID_STATUS_ROWS)
+def test_issue10_sendgrid_delivery_status_reaches_the_thread(
+    event: dict[str, Any], expected: EventAction
+) -> None:
+    assert sendgrid_event_action({"email": ADDRESS, **event}) == expected
+
+
+@pytest.mark.parametrize("event", [event for event, _ in SENDGRID_STATUS_ROWS])
+def test_rule7_a_delivery_report_never_suppresses_the_channel(event: dict[str, Any]) -> None:
+    """Only bounces, drops, spam reports and unsubscribes stop e-mail: a report of progress
+    is never read as a failure or an opt-out."""
+    assert sendgrid_event_action(event).kind in ("status", "ignore")
+    assert not sendgrid_event_action(event).permanent
 
 
 FIXED_REASONS = {
