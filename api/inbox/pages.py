@@ -307,6 +307,7 @@ async def lead_page(
         channels=channels,
         chosen=str(chosen),
         whatsapp=Channel.WHATSAPP in channels,
+        templates=bool(session.dealer.whatsapp_templates),
         window_left=views.duration(window, t) if window is not None else None,
         draft=values.get("text", "") if refusal is not None else "",
         key=values["key"] if keep_key else str(uuid.uuid4()),
@@ -320,6 +321,7 @@ async def lead_page(
         today=f"{views.local(at, session.dealer):%Y-%m-%d}",
         timezone=session.dealer.timezone,
         vehicle=seen.vehicle.label() if seen.vehicle else "",
+        first_message=None if blind else views.first_message_apart(seen),
     )
 
 
@@ -341,8 +343,10 @@ async def act(
     engine: Engine,
     lead_id: str,
     action: Action,
+    anchor: str = "",
 ) -> Response:
-    """Check, do, and answer: 303 back to the lead page, or the page with the refusal."""
+    """Check, do, and answer: 303 back to the lead page (at `anchor`), or the page with the
+    refusal."""
     own_lead(config, session.caller, lead_id)
     values = await posted(request, session)
     try:
@@ -351,7 +355,7 @@ async def act(
         if refusal.status in (403, 404) and refusal.code != "refused":
             raise  # not the lead page's to show: a page of its own
         return await lead_page(request, session, engine, lead_id, refusal=refusal, values=values)
-    return see_other(lead_url(lead_id))
+    return see_other(lead_url(lead_id) + anchor)
 
 
 @router.post("/leads/{lead_id}/messages")
@@ -373,7 +377,8 @@ async def send_message(
         )
         await engine.send_message(lead_id, message, key)
 
-    return await act(request, session, config, engine, lead_id, send)
+    # Back at the reply box, under the message just sent.
+    return await act(request, session, config, engine, lead_id, send, anchor="#reply")
 
 
 @router.post("/leads/{lead_id}/calls")

@@ -186,6 +186,7 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     "channel.whatsapp": ("WhatsApp", "WhatsApp"),
     "channel.chat": ("platformchat", "platform chat"),
     "channel.phone": ("telefoon", "phone"),
+    "channel.inquiry": ("aanvraag", "inquiry"),
     "delivery.queued": ("in de wachtrij", "queued"),
     "delivery.sent": ("verstuurd", "sent"),
     "delivery.delivered": ("afgeleverd", "delivered"),

@@ -147,7 +147,7 @@ def bubbles(state: LeadState, dealer: Dealer, now: datetime, t: Texts) -> list[B
             Bubble(
                 side="in" if message.direction == "in" else "out",
                 by=who(message, state, dealer, t),
-                channel=t.label("channel", message.channel),
+                channel=t.label("channel", message.channel or "inquiry"),
                 at=clock(message.at, dealer, now, t),
                 subject=message.subject,
                 text=message.text,
@@ -160,6 +160,14 @@ def bubbles(state: LeadState, dealer: Dealer, now: datetime, t: Texts) -> list[B
 
 
 # --- replying -----------------------------------------------------------------------------
+
+
+def first_message_apart(state: LeadState) -> str | None:
+    """The lead's own message, when the thread does not show it already (a lead from
+    before the thread kept inquiries, or one whose oldest messages were dropped)."""
+    if not state.message or any(m.text == state.message for m in state.thread):
+        return None
+    return state.message
 
 
 def reply_channels(state: LeadState) -> list[Channel]:

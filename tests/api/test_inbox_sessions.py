@@ -24,11 +24,11 @@ from api.app import create_app
 from api.inbox.rendering import CSP
 from api.inbox.sign_in import LinkDelivery
 from leads.config import Config
-from tests.api.conftest import TOKENS, SendGridKeys, inbound_secrets
+from tests.api.conftest import PUBLIC_BASE, TOKENS, Api, SendGridKeys, inbound_secrets
 from tests.browser.conftest import inbox_config, link_token, sign_in_links
 from worker import build_worker
 
-BASE = "https://blanco.example"  # HTTPS: the session cookie is Secure
+BASE = PUBLIC_BASE  # HTTPS: the session cookie is Secure; Twilio signs this URL
 HIDDEN_CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 JAN = "jan@autohuis-test.nl"
 OTHER_LEAD = "lead-autohuis-oost-0123456789abcdef01234567"
@@ -41,6 +41,7 @@ class Inbox:
     app: Any
     config: Config
     links: Path
+    api: Api  # the platforms' and Twilio's side of the same app, and Temporal
 
     def browser(self) -> httpx.AsyncClient:
         """A browser of its own: its own cookie jar."""
@@ -96,19 +97,30 @@ def assert_page(response: httpx.Response, status: int, *words: str) -> str:
     return text
 
 
+@asynccontextmanager
+async def inbox_stack(dev_env: WorkflowEnvironment, folder: Path) -> AsyncIterator[Inbox]:
+    """The app over HTTPS (ASGI), a worker, and the links file in `folder`."""
+    task_queue = f"inbox-{uuid.uuid4()}"
+    config = inbox_config(task_queue, BASE)
+    outbox = folder / "outbox.jsonl"
+    keys = SendGridKeys()
+    app = create_app(config, dev_env.client, inbound_secrets(keys), outbox=OutboxProvider(outbox))
+    links = folder / "sign-in-links.jsonl"
+    app.state.inbox_links = LinkDelivery(Senders(outbox=OutboxProvider(outbox)), links)
+    senders = Senders(outbox=OutboxProvider(outbox))
+    async with (
+        build_worker(dev_env.client, config, senders, task_queue=task_queue),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as http,
+    ):
+        yield Inbox(app, config, links, Api(http, dev_env.client, config, outbox, keys))
+
+
 @pytest.fixture(scope="module")
 async def inbox(
     dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Inbox]:
-    task_queue = f"inbox-{uuid.uuid4()}"
-    config = inbox_config(task_queue, BASE)
-    folder = tmp_path_factory.mktemp("inbox")
-    outbox = OutboxProvider(folder / "outbox.jsonl")
-    app = create_app(config, dev_env.client, inbound_secrets(SendGridKeys()), outbox=outbox)
-    links = folder / "sign-in-links.jsonl"
-    app.state.inbox_links = LinkDelivery(Senders(outbox=outbox), links)
-    async with build_worker(dev_env.client, config, Senders(outbox=outbox), task_queue=task_queue):
-        yield Inbox(app, config, links)
+    async with inbox_stack(dev_env, tmp_path_factory.mktemp("inbox")) as each:
+        yield each
 
 
 # --- sign-in by link ----------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,28 +76,52 @@ class OfflinePage:
     requests: list[str] = field(default_factory=list)  # every URL, in the order asked
     left: list[str] = field(default_factory=list)  # those for another host: aborted
     errors: list[str] = field(default_factory=list)  # uncaught exceptions in the page's JS
+    console: list[str] = field(default_factory=list)  # console errors (CSP violations land here)
+
+
+@asynccontextmanager
+async def offline(browser: Browser, **context_options: Any) -> AsyncIterator[OfflinePage]:
+    """A fresh context (`context_options`: Playwright's, e.g. a viewport) and its page."""
+    context = await browser.new_context(**context_options)
+    context.set_default_timeout(DEADLINE_MS)
+    page = await context.new_page()
+    found = OfflinePage(page)
+
+    async def only_local(route: Route) -> None:
+        url = route.request.url
+        found.requests.append(url)
+        if request_host(url) == LOCAL_HOST:
+            await route.continue_()
+        else:
+            found.left.append(url)
+            await route.abort("internetdisconnected")
+
+    await context.route("**/*", only_local)  # the context's: workers and popups too
+    page.on("pageerror", lambda error: found.errors.append(str(error)))
+    page.on(
+        "console",
+        lambda message: found.console.append(message.text) if message.type == "error" else None,
+    )
+    try:
+        yield found
+    finally:
+        await context.close()
 
 
 @pytest.fixture
 async def offline_page(browser: Browser) -> AsyncIterator[OfflinePage]:
-    context = await browser.new_context()
-    context.set_default_timeout(DEADLINE_MS)
-    page = await context.new_page()
-    offline = OfflinePage(page)
+    async with offline(browser) as page:
+        yield page
 
-    async def only_local(route: Route) -> None:
-        url = route.request.url
-        offline.requests.append(url)
-        if request_host(url) == LOCAL_HOST:
-            await route.continue_()
-        else:
-            offline.left.append(url)
-            await route.abort("internetdisconnected")
 
-    await context.route("**/*", only_local)  # the context's: workers and popups too
-    page.on("pageerror", lambda error: offline.errors.append(str(error)))
-    yield offline
-    await context.close()
+PHONE = {"width": 390, "height": 844}  # a common phone's viewport, in CSS pixels
+
+
+@pytest.fixture
+async def phone_page(browser: Browser) -> AsyncIterator[OfflinePage]:
+    """The same, on a phone: 390×844, touch, the mobile viewport meta tag honoured."""
+    async with offline(browser, viewport=PHONE, is_mobile=True, has_touch=True) as page:
+        yield page
 
 
 # --- the inbox ------------------------------------------------------------------------------
