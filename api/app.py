@@ -74,7 +74,9 @@ def create_app(
     metrics.install(app)  # after the other middleware: it times and counts all of it
     # Outermost (added last): one line per request, its context bound for the lines inside.
     app.add_middleware(
-        AccessLog, templates=lambda: route_templates(app), dealer_ids=config.dealer_ids
+        AccessLog,
+        templates=lambda: route_templates(app) + inbox.route_templates(),
+        dealer_ids=config.dealer_ids,
     )
     app.include_router(intake.router)
     app.include_router(inbound_routes.router)

@@ -62,6 +62,7 @@ class SignInInput(Payload):
     # Carried through continue-as-new.
     links: list[Link] = Field(default_factory=list)
     sessions: list[Session] = Field(default_factory=list)
+    history_limit: int = HISTORY_LIMIT  # tests continue as new sooner
 
 
 class IssueLink(Payload):
@@ -118,6 +119,7 @@ class SignIn:
                         salesperson_id=self._start.salesperson_id,
                         links=self._links,
                         sessions=self._sessions,
+                        history_limit=self._start.history_limit,
                     )
                 )
             self._changed = False
@@ -131,9 +133,8 @@ class SignIn:
 
     def _history_is_long(self) -> bool:
         info = workflow.info()
-        return info.is_continue_as_new_suggested() or info.get_current_history_length() > (
-            HISTORY_LIMIT
-        )
+        length = info.get_current_history_length()
+        return info.is_continue_as_new_suggested() or length > self._start.history_limit
 
     def _forget(self, now: datetime) -> None:
         """Links past their lifetime (which also leaves the rate limit's window) and ended

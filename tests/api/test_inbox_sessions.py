@@ -25,7 +25,7 @@ from api.inbox.rendering import CSP
 from api.inbox.sign_in import LinkDelivery
 from leads.config import Config
 from tests.api.conftest import PUBLIC_BASE, TOKENS, Api, SendGridKeys, inbound_secrets
-from tests.browser.conftest import inbox_config, link_token, sign_in_links
+from tests.browser.conftest import end_sign_ins, inbox_config, link_token, sign_in_links
 from worker import build_worker
 
 BASE = PUBLIC_BASE  # HTTPS: the session cookie is Secure; Twilio signs this URL
@@ -112,7 +112,10 @@ async def inbox_stack(dev_env: WorkflowEnvironment, folder: Path) -> AsyncIterat
         build_worker(dev_env.client, config, senders, task_queue=task_queue),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as http,
     ):
-        yield Inbox(app, config, links, Api(http, dev_env.client, config, outbox, keys))
+        try:
+            yield Inbox(app, config, links, Api(http, dev_env.client, config, outbox, keys))
+        finally:
+            await end_sign_ins(dev_env.client, config)
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ pass without ever having looked at a page."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import AsyncIterator, Mapping
@@ -19,9 +20,12 @@ from urllib.parse import urlsplit
 
 import pytest
 from playwright.async_api import Browser, Page, Route, async_playwright, expect
+from temporalio.client import Client
+from temporalio.service import RPCError
 
 from leads.config import Config
 from tests.api.conftest import api_config
+from workflows.sign_in import workflow_id
 
 CHROMIUM = Path("/usr/bin/chromium")
 MISSING = (
@@ -158,3 +162,14 @@ def sign_in_links(path: Path) -> list[dict[str, Any]]:
 
 def link_token(line: Mapping[str, Any]) -> str:
     return str(line["url"]).rsplit("/", 1)[-1]
+
+
+async def end_sign_ins(client: Client, config: Config) -> None:
+    """Terminate the salespeople's SignIn workflows: their ids (`signin-<dealer>-<id>`) are
+    the same in every test module on the shared dev server, and a live one stays bound to
+    the task queue of the module that started it, whose worker is gone."""
+    for dealer in config.dealers:
+        for person in dealer.salespeople:
+            handle = client.get_workflow_handle(workflow_id(dealer.id, person.id))
+            with contextlib.suppress(RPCError):
+                await handle.terminate("test module done")

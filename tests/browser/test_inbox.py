@@ -45,7 +45,13 @@ from tests.api.conftest import (
     signed,
 )
 from tests.api.served import serve
-from tests.browser.conftest import OfflinePage, inbox_config, link_token, sign_in_links
+from tests.browser.conftest import (
+    OfflinePage,
+    end_sign_ins,
+    inbox_config,
+    link_token,
+    sign_in_links,
+)
 from tests.conftest import eventually
 from tests.fakes.twilio import FakeTwilio
 from worker import build_worker
@@ -122,7 +128,10 @@ async def stack(
         async with build_worker(dev_env.client, config, senders, task_queue=task_queue):
             with serve(app, env=env) as url:
                 async with httpx.AsyncClient(base_url=url, timeout=15.0) as http:
-                    yield Stack(url, config, links, outbox, twilio, http)
+                    try:
+                        yield Stack(url, config, links, outbox, twilio, http)
+                    finally:
+                        await end_sign_ins(dev_env.client, config)
 
 
 async def sign_in_with_token(page: Page, stack: Stack, who: str) -> None:

@@ -57,10 +57,11 @@ class Person:
     def id(self) -> str:
         return workflow_id("autohuis-test", self.salesperson_id)
 
-    def start(self) -> WithStartWorkflowOperation[SignIn, None]:
+    def start(self, **options: Any) -> WithStartWorkflowOperation[SignIn, None]:
+        start = SignInInput(dealer_id="autohuis-test", salesperson_id=self.salesperson_id)
         return WithStartWorkflowOperation(
             SignIn.run,
-            SignInInput(dealer_id="autohuis-test", salesperson_id=self.salesperson_id),
+            start.model_copy(update=options),
             id=self.id,
             task_queue=self.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -80,11 +81,11 @@ class Person:
             SignIn.redeem_link, RedeemLink(link_hash=link_hash, session_hash=session_hash)
         )
 
-    async def open(self, session_hash: str) -> SessionOpened:
+    async def open(self, session_hash: str, **options: Any) -> SessionOpened:
         return await self.env.client.execute_update_with_start_workflow(
             SignIn.open_session,
             OpenSession(session_hash=session_hash),
-            start_workflow_operation=self.start(),
+            start_workflow_operation=self.start(**options),
         )
 
     async def live(self, session_hash: str) -> bool:
@@ -182,3 +183,18 @@ async def test_sessions_end_after_twelve_hours_and_then_the_workflow_completes(
     await person.issue(link)
     assert await person.status() is WorkflowExecutionStatus.RUNNING
     await person.redeem(link, digest())
+
+
+async def test_a_long_history_continues_as_new_with_what_is_live(person: Person) -> None:
+    sessions = [digest() for _ in range(15)]
+    await person.open(sessions[0], history_limit=50)
+    first_run = (await person.handle.describe()).run_id
+    for session in sessions[1:]:
+        await person.open(session)
+    link = digest()
+    await person.issue(link)
+    await person.handle.execute_update(SignIn.sign_out, SignOut(session_hash=sessions[0]))
+    assert (await person.handle.describe()).run_id != first_run  # 15 sessions: > 50 events
+    assert not await person.live(sessions[0])
+    assert all([await person.live(session) for session in sessions[1:]])
+    await person.redeem(link, digest())  # the link came along
