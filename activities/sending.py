@@ -22,6 +22,7 @@ from temporalio.exceptions import ApplicationError
 from activities.providers.base import OutboundMessage, PermanentDeliveryError, ProviderRejected
 from activities.senders import Senders
 from leads.config import Config, Dealer
+from leads.conversation import WHATSAPP_TEMPLATE_MISSING
 from leads.identity import message_key, person_message_key, reply_address, unsubscribe_token
 from leads.messages import (
     MessageContext,
@@ -252,7 +253,7 @@ class SendingActivities:
         ):
             # Outside WhatsApp's 24-hour window only an approved template may be sent.
             raise ApplicationError(
-                "no approved WhatsApp template for this stage outside the 24-hour window",
+                WHATSAPP_TEMPLATE_MISSING,
                 type=PERMANENT,
                 non_retryable=True,
             )

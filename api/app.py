@@ -90,5 +90,5 @@ def create_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    openapi.install(app, [Lead, intake.ChatReply, RecordOutcome, LogCall])
+    openapi.install(app, [Lead, intake.ChatReply, RecordOutcome, LogCall, salespeople.NewMessage])
     return app

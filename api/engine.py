@@ -156,8 +156,9 @@ class Engine:
     async def send_message(self, lead_id: str, request: SendMessage, key: str) -> ThreadMessage:
         """A salesperson's message: the client's idempotency key is the update id, and the
         workflow remembers it too (a retry after continue-as-new still sends once)."""
+        update_id = f"message-{request.salesperson_id}-{key}"  # one writer's keys, not all
         message: ThreadMessage = await self.update(
-            lead_id, LeadFollowUp.send_message, request, update_id=f"message-{key}"
+            lead_id, LeadFollowUp.send_message, request, update_id=update_id
         )
         return message
 

@@ -5,11 +5,13 @@ the workflow refuses comes back as 409 with the workflow's reason."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, Depends, Header, Path, Response
+from pydantic import model_validator
 
 from api.bodies import json_body
 from api.deps import ConfigDep, EngineDep, OutboxDep
@@ -19,7 +21,18 @@ from api.openapi import ERRORS, body_schema
 from api.signatures import salesperson_for
 from leads.config import Dealer, Salesperson
 from leads.identity import lead_dealer
-from leads.models import Empty, LeadState, LogCall, Payload, RecordOutcome, TaskState
+from leads.models import (
+    Channel,
+    Empty,
+    LeadState,
+    LogCall,
+    Payload,
+    RecordOutcome,
+    SalespersonText,
+    SendMessage,
+    TaskState,
+    ThreadMessage,
+)
 from workflows.lead_follow_up import LeadFollowUp
 
 router = APIRouter(prefix="/v1", tags=["salespeople"], responses=ERRORS)
@@ -81,6 +94,23 @@ class TaskList(Payload):
     tasks: list[TaskState]
 
 
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._:-]{1,200}")
+
+
+class NewMessage(Payload):
+    """`POST /v1/leads/{lead}/messages`: what the salesperson writes, and on which channel."""
+
+    text: SalespersonText = ""
+    channel: Channel | None = None
+    template: bool = False  # WhatsApp outside the window: the dealer's approved template
+
+    @model_validator(mode="after")
+    def _something_to_send(self) -> NewMessage:
+        if not self.text.strip() and not self.template:
+            raise ValueError("text: empty; write the message to send")
+        return self
+
+
 @router.get("/tasks", response_model=TaskList, summary="Open and claimed tasks of my dealer")
 async def list_tasks(who: CallerDep, engine: EngineDep) -> TaskList:
     tasks = await engine.tasks(who.dealer)
@@ -105,6 +135,7 @@ async def seen_by(state: LeadState, who: Caller, engine: Engine) -> LeadState:
         update={
             "source": "",
             "message": None,
+            "thread": [],  # what the customer wrote may name the portal or the offer
             "inquiries": [i.model_copy(update={"source": ""}) for i in state.inquiries],
             "events": [
                 e.model_copy(update={"detail": None}) if e.what == "new_inquiry" else e
@@ -121,6 +152,15 @@ async def get_lead(lead_id: OwnLead, who: CallerDep, engine: EngineDep) -> LeadS
 
 OutcomeBody = Annotated[RecordOutcome, Depends(json_body(RecordOutcome, "outcome"))]
 CallBody = Annotated[LogCall, Depends(json_body(LogCall, "call"))]
+MessageBody = Annotated[NewMessage, Depends(json_body(NewMessage, "message"))]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="the client's key for this message: a retry with the same key sends once",
+    ),
+]
 
 
 @router.post(
@@ -132,8 +172,50 @@ CallBody = Annotated[LogCall, Depends(json_body(LogCall, "call"))]
 async def record_outcome(
     lead_id: OwnLead, outcome: OutcomeBody, who: CallerDep, engine: EngineDep
 ) -> LeadState:
-    state = await engine.update(lead_id, LeadFollowUp.record_outcome, outcome)
+    recorded = outcome.model_copy(update={"salesperson_id": who.person.id})
+    state = await engine.update(lead_id, LeadFollowUp.record_outcome, recorded)
     return await seen_by(state, who, engine)
+
+
+@router.post(
+    "/leads/{lead_id}/messages",
+    status_code=201,
+    response_model=ThreadMessage,
+    summary="Write to the customer on their channel",
+    description=(
+        "Sends the salesperson's text through the dealer's providers on `channel` (default: "
+        "the channel the customer last wrote on) and returns the message as it stands in the "
+        "thread. Requires an `Idempotency-Key` header: a retry with the same key sends once. "
+        "409 with the reason when refused: an opted-out or unusable channel, a closed lead, "
+        "WhatsApp free text outside the 24-hour window (send `template: true` for the "
+        "dealer's approved template), or a task the caller has not claimed (managers may "
+        "always write)."
+    ),
+    openapi_extra=body_schema("application/json", "NewMessage"),
+)
+async def send_message(
+    lead_id: OwnLead,
+    body: MessageBody,
+    who: CallerDep,
+    engine: EngineDep,
+    idempotency_key: IdempotencyKey = None,
+) -> ThreadMessage:
+    key = (idempotency_key or "").strip()
+    if not key or not IDEMPOTENCY_KEY.fullmatch(key):
+        raise ApiError(
+            400,
+            "idempotency_key",
+            "an Idempotency-Key header is required (1-200 of A-Z a-z 0-9 . _ : -), "
+            "so that a retried request sends once",
+        )
+    request = SendMessage(
+        salesperson_id=who.person.id,
+        text=body.text,
+        channel=body.channel,
+        manager=who.person.role == "manager",
+        template=body.template,
+    )
+    return await engine.send_message(lead_id, request, key)
 
 
 @router.post(

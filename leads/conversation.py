@@ -95,6 +95,12 @@ TEXT_KEPT = 2000
 KEYS_REMEMBERED = 100  # idempotency keys of salesperson messages, for retries after a new run
 REFERENCES_KEPT = 10  # the customer's Message-IDs an answer's References header names
 WHATSAPP_WINDOW = timedelta(hours=24)  # free text only this long after the customer wrote
+# Why a WhatsApp touch could not go out: outside the window, and the dealer has no approved
+# template. It takes WhatsApp out of the cadence; the customer's own WhatsApp message (which
+# opens the window) brings it back.
+WHATSAPP_TEMPLATE_MISSING = (
+    "no approved WhatsApp template for this stage outside the 24-hour window"
+)
 
 
 def merge_customer(known: Customer, new: Customer, region: str = "NL") -> Customer:
@@ -435,6 +441,8 @@ class Conversation(Payload):
         self.wrote(now, channel, text, subject=subject, message_id=message_id)
         if channel is Channel.WHATSAPP:
             self.whatsapp_inbound_at = now
+            if self.blocked.get(channel) == f"failed: {WHATSAPP_TEMPLATE_MISSING}":
+                del self.blocked[channel]
         if self.status.final:
             return False
         if self.status is LeadStatus.PAUSED:
@@ -645,6 +653,8 @@ class Conversation(Payload):
         blocked = self.blocked.get(channel)
         if blocked == "opted out":
             return f"the customer opted out of {label}: choose another channel"
+        if blocked == f"failed: {WHATSAPP_TEMPLATE_MISSING}":
+            blocked = None  # the window decides, below
         if blocked is not None:
             return f"{label} does not reach this customer ({blocked}): choose another channel"
         if channel is Channel.WHATSAPP:

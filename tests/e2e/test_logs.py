@@ -333,9 +333,12 @@ async def test_no_log_line_carries_personal_data(
         "load_dealer_plan",
         "opted_out_channels",
         "send_touch",
+        "send_message",  # the appointment's confirmation
         "alert_salespeople",
     }
-    sent = [e for e in activity_lines if e["event"] == "touch_sent"]
+    sent = [
+        e for e in activity_lines if e["event"] == "touch_sent" and e["activity"] == "send_touch"
+    ]
     conversation = sent[0]["run_id"]  # the first run of the lead: its conversation
     assert [(e["attempt"], e["touch_key"]) for e in sent] == [
         (2, f"{lead_id}:{conversation}:1:sms")

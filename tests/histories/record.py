@@ -59,6 +59,7 @@ from leads.models import (
     LeadStatus,
     OptedOut,
     RecordOutcome,
+    SendMessage,
     TaskState,
     TaskStatus,
 )
@@ -523,6 +524,71 @@ async def newer_run(rec: Recorder, config: Config) -> None:
     await rec.write("newer-version-SalesTask", task, COMPLETED)
 
 
+async def salesperson(rec: Recorder, config: Config) -> None:
+    """(h) The salesperson takes over: an e-mail reply, the claim (which tells the lead), an
+    answer in the thread (`send_message`, sent once for a repeated key) with its delivery
+    report, a test drive booked and confirmed by SMS, shown, won."""
+    lead = fake_lead("Joris Proef", "joris.proef@example.nl", "+31 6 11223377")
+    handle = await rec.start(config, lead)
+    await rec.until(handle, lambda s: len(s.touches) == 1)
+    await handle.signal(
+        LeadFollowUp.customer_replied,
+        CustomerReplied(
+            channel="email",
+            text="Kan ik een proefrit maken?",
+            subject="Re: Uw aanvraag",
+            message_id="<h-1@mail.example.nl>",
+            event_id="msg-h-1",
+        ),
+    )
+    state = await rec.until(handle, lambda s: s.open_task_id is not None)
+    task = rec.task(state.open_task_id or "")
+    await task.execute_update(SalesTask.claim, Claim(salesperson_id="jan"))
+    await rec.until(handle, lambda s: s.salesperson_id == "jan")
+    answer = SendMessage(salesperson_id="jan", text="Zeker, zaterdag om 10:00?")
+    for _ in range(2):  # a double tap: one message
+        sent = await handle.execute_update(
+            LeadFollowUp.send_message, answer, id="message-jan-h-tap"
+        )
+    await handle.signal(
+        LeadFollowUp.delivery_status,
+        DeliveryReport(
+            channel="email", touch=0, message=sent.message, status="delivered", event_id="h-2"
+        ),
+    )
+    await handle.signal(
+        LeadFollowUp.customer_replied,
+        CustomerReplied(channel="sms", text="Ja, prima", event_id="msg-h-3"),
+    )
+    await rec.until(handle, lambda s: len(s.thread) == 4)
+    now = await rec.env.get_current_time()
+    appointment = (now + timedelta(days=3)).replace(hour=10, minute=0, second=0, microsecond=0)
+    booked = await handle.execute_update(
+        LeadFollowUp.record_outcome,
+        RecordOutcome(
+            outcome="appointment",
+            appointment_at=appointment,
+            appointment_kind="test_drive",
+            salesperson_id="jan",
+        ),
+    )
+    check(booked.thread[-1].channel is Channel.SMS, f"confirmation {booked.thread[-1]}")
+    await rec.env.sleep(timedelta(days=3, hours=1))
+    await handle.execute_update(
+        LeadFollowUp.record_outcome, RecordOutcome(outcome="shown", salesperson_id="jan")
+    )
+    await handle.execute_update(
+        LeadFollowUp.record_outcome, RecordOutcome(outcome="won", salesperson_id="jan")
+    )
+    final = await rec.finish(handle)
+    check(final.status is LeadStatus.WON, f"status {final.status}")
+    check([m.by for m in final.thread].count("jan") == 1, "the double tap sent twice")
+    done = await rec.finish(task)
+    check(done.status is TaskStatus.DONE, f"task {done.status}")
+    await rec.write("salesperson-LeadFollowUp", handle, COMPLETED)
+    await rec.write("salesperson-SalesTask", task, COMPLETED)
+
+
 SCENARIOS: dict[str, Callable[[Recorder, Config, Config], Awaitable[None]]] = {
     "unreachable": lambda rec, config, limited: unreachable(rec, config),
     "reply": lambda rec, config, limited: reply(rec, config),
@@ -531,6 +597,7 @@ SCENARIOS: dict[str, Callable[[Recorder, Config, Config], Awaitable[None]]] = {
     "continue-as-new": lambda rec, config, limited: continue_as_new(rec, limited),
     "after-erasure": lambda rec, config, limited: after_erasure(rec, config),
     "newer-version": lambda rec, config, limited: newer_version(rec),
+    "salesperson": lambda rec, config, limited: salesperson(rec, config),
 }
 
 

@@ -87,6 +87,9 @@ def test_the_recorded_histories_are_there() -> None:
     assert "continue-as-new-LeadFollowUp.json" in names
     assert "after-erasure-LeadFollowUp.json" in names  # the opt-out-registry patch's path
     assert "newer-version-LeadFollowUp-continued.json" in names  # payloads from a newer version
+    # send_message and the appointment-confirmation and claim-tells-lead patches' paths
+    assert "salesperson-LeadFollowUp.json" in names
+    assert "salesperson-SalesTask.json" in names
 
 
 async def test_recorded_history_replays(history_file: Path) -> None:
