@@ -6,6 +6,7 @@ is a 403 page, and bad input or an unknown page is a readable page, never a 500.
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -290,3 +291,20 @@ async def test_unknown_pages_and_bad_input_are_readable_pages_never_500(inbox: I
         assert_page(appointment, appointment.status_code)
         assert_page(await http.get("/inbox/sign-in/%3Cscript%3E"), 200)
         assert "<script>" not in (await http.get("/inbox/sign-in/%3Cscript%3E")).text
+
+
+async def test_logs_name_route_templates_and_ids_never_a_token(
+    inbox: Inbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    async with inbox.browser() as http:
+        token = await inbox.link_for(http, JAN)
+        await post_form(http, f"/inbox/sign-in/{token}", {}, f"/inbox/sign-in/{token}")
+        await http.get(f"/inbox/leads/{OWN_LEAD}")
+    # The app's lines (the test's own httpx client logs its URLs; Blanco quiets httpx).
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("api"))
+    assert '"event": "sign_in_link_written"' in logged
+    assert '"route": "/inbox/sign-in/{token}"' in logged
+    assert f'"lead_id": "{OWN_LEAD}"' in logged and '"route": "/inbox/leads/{lead_id}"' in logged
+    assert token not in logged and token.rsplit(".", 1)[-1] not in logged
+    assert JAN not in logged
