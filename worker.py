@@ -34,6 +34,7 @@ from workflows.lead_follow_up import LeadFollowUp
 from workflows.metrics import FIRST_RESPONSE, FIRST_RESPONSE_BUCKETS
 from workflows.opt_out import OptOut
 from workflows.sales_task import SalesTask
+from workflows.sign_in import SignIn
 
 log = structlog.get_logger("worker")
 
@@ -75,7 +76,7 @@ def metrics_runtime(bind_address: str) -> Runtime:
     )
 
 
-WORKFLOWS = (LeadFollowUp, SalesTask, OptOut)
+WORKFLOWS = (LeadFollowUp, SalesTask, OptOut, SignIn)
 
 
 def activities(config: Config, senders: Senders, client: Client | None) -> list[Callable[..., Any]]:

@@ -14,7 +14,7 @@ from temporalio.client import Client
 
 from activities.providers.outbox import OutboxProvider
 from activities.senders import outbox_from_env
-from api import codec_routes, errors, intake, metrics, openapi, salespeople, unsubscribe
+from api import codec_routes, errors, inbox, intake, metrics, openapi, salespeople, unsubscribe
 from api import inbound as inbound_routes
 from api.access_log import AccessLog, route_templates
 from api.deps import InboundSecrets
@@ -74,13 +74,17 @@ def create_app(
     metrics.install(app)  # after the other middleware: it times and counts all of it
     # Outermost (added last): one line per request, its context bound for the lines inside.
     app.add_middleware(
-        AccessLog, templates=lambda: route_templates(app), dealer_ids=config.dealer_ids
+        AccessLog,
+        templates=lambda: route_templates(app) + inbox.route_templates(),
+        dealer_ids=config.dealer_ids,
     )
     app.include_router(intake.router)
     app.include_router(inbound_routes.router)
     app.include_router(unsubscribe.router)
     app.include_router(salespeople.router)
     app.include_router(codec_routes.router)
+    app.mount(inbox.STATIC_PATH, inbox.static_files(), name="inbox-static")
+    app.include_router(inbox.router)
 
     @app.get("/healthz", tags=["operators"], summary="Liveness")
     async def healthz() -> dict[str, str]:

@@ -8,14 +8,24 @@ pass without ever having looked at a page."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.async_api import Browser, Page, Route, async_playwright, expect
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from leads.config import Config
+from tests.api.conftest import api_config
+from workflows.sign_in import workflow_id
 
 CHROMIUM = Path("/usr/bin/chromium")
 MISSING = (
@@ -70,25 +80,96 @@ class OfflinePage:
     requests: list[str] = field(default_factory=list)  # every URL, in the order asked
     left: list[str] = field(default_factory=list)  # those for another host: aborted
     errors: list[str] = field(default_factory=list)  # uncaught exceptions in the page's JS
+    console: list[str] = field(default_factory=list)  # console errors (CSP violations land here)
+
+
+@asynccontextmanager
+async def offline(browser: Browser, **context_options: Any) -> AsyncIterator[OfflinePage]:
+    """A fresh context (`context_options`: Playwright's, e.g. a viewport) and its page."""
+    context = await browser.new_context(**context_options)
+    context.set_default_timeout(DEADLINE_MS)
+    page = await context.new_page()
+    found = OfflinePage(page)
+
+    async def only_local(route: Route) -> None:
+        url = route.request.url
+        found.requests.append(url)
+        if request_host(url) == LOCAL_HOST:
+            await route.continue_()
+        else:
+            found.left.append(url)
+            await route.abort("internetdisconnected")
+
+    await context.route("**/*", only_local)  # the context's: workers and popups too
+    page.on("pageerror", lambda error: found.errors.append(str(error)))
+    page.on(
+        "console",
+        lambda message: found.console.append(message.text) if message.type == "error" else None,
+    )
+    try:
+        yield found
+    finally:
+        await context.close()
 
 
 @pytest.fixture
 async def offline_page(browser: Browser) -> AsyncIterator[OfflinePage]:
-    context = await browser.new_context()
-    context.set_default_timeout(DEADLINE_MS)
-    page = await context.new_page()
-    offline = OfflinePage(page)
+    async with offline(browser) as page:
+        yield page
 
-    async def only_local(route: Route) -> None:
-        url = route.request.url
-        offline.requests.append(url)
-        if request_host(url) == LOCAL_HOST:
-            await route.continue_()
-        else:
-            offline.left.append(url)
-            await route.abort("internetdisconnected")
 
-    await context.route("**/*", only_local)  # the context's: workers and popups too
-    page.on("pageerror", lambda error: offline.errors.append(str(error)))
-    yield offline
-    await context.close()
+PHONE = {"width": 390, "height": 844}  # a common phone's viewport, in CSS pixels
+
+
+@pytest.fixture
+async def phone_page(browser: Browser) -> AsyncIterator[OfflinePage]:
+    """The same, on a phone: 390×844, touch, the mobile viewport meta tag honoured."""
+    async with offline(browser, viewport=PHONE, is_mobile=True, has_touch=True) as page:
+        yield page
+
+
+# --- the inbox ------------------------------------------------------------------------------
+# Shared by tests/browser/test_inbox.py and tests/api/test_inbox_*.py: the API tests' config
+# with the e-mail addresses sign-in links go to, and the links file the API writes them to
+# when no provider is configured.
+
+
+def inbox_config(task_queue: str, public_base: str | None = None) -> Config:
+    """tests/api's config, with an e-mail address for every salesperson (and a public base
+    URL of the test's choosing: its scheme decides whether cookies are Secure)."""
+    base = api_config(task_queue)
+    dealers = tuple(
+        dealer.model_copy(
+            update={
+                "salespeople": tuple(
+                    person.model_copy(update={"email": f"{person.id}@{dealer.id}.nl"})
+                    for person in dealer.salespeople
+                )
+            }
+        )
+        for dealer in base.dealers
+    )
+    api = base.api.model_copy(update={"public_base_url": public_base or base.api.public_base_url})
+    return base.model_copy(update={"dealers": dealers, "api": api})
+
+
+def sign_in_links(path: Path) -> list[dict[str, Any]]:
+    """The lines the API wrote to its links file, oldest first."""
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def link_token(line: Mapping[str, Any]) -> str:
+    return str(line["url"]).rsplit("/", 1)[-1]
+
+
+async def end_sign_ins(client: Client, config: Config) -> None:
+    """Terminate the salespeople's SignIn workflows: their ids (`signin-<dealer>-<id>`) are
+    the same in every test module on the shared dev server, and a live one stays bound to
+    the task queue of the module that started it, whose worker is gone."""
+    for dealer in config.dealers:
+        for person in dealer.salespeople:
+            handle = client.get_workflow_handle(workflow_id(dealer.id, person.id))
+            with contextlib.suppress(RPCError):
+                await handle.terminate("test module done")
