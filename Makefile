@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint unit workflows e2e bench bench-intake clean
+.PHONY: run test lint unit workflows e2e bench bench-inbox bench-intake clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)  ## speed to lead: arrival → outbox line, against Temporal's own floor
 	$(PY) bench/speed_to_lead.py
+
+bench-inbox: $(STAMP)  ## the inbox: a customer's SMS → its task on the page; a salesperson's send → the provider
+	$(PY) bench/inbox.py
 
 bench-intake: $(STAMP)  ## intake over HTTP: signed leads through the API process, 202 → outbox
 	$(PY) bench/intake.py

@@ -17,7 +17,8 @@ listens on is named in one line, and nothing starts.
 The defaults are `make run`'s; these environment variables move the stack elsewhere (a test,
 or a second stack beside the first):
 
-    BLANCO_DEV_DATA           data folder: SQLite, outbox, dev key and token (default .data/)
+    BLANCO_DEV_DATA           data folder: SQLite, outbox, sign-in links, dev key and token
+                              (default .data/)
     BLANCO_DEV_TEMPORAL_PORT  the dev server's frontend on 127.0.0.1 (default 7233)
     BLANCO_DEV_UI_PORT        the Temporal Web UI (default 8233)
     BLANCO_DEV_API_PORT       the API on 127.0.0.1 (default 8000)
@@ -346,6 +347,8 @@ def child_env(settings: Settings) -> dict[str, str]:
     """The worker's and the API's environment: this dev server, this data folder."""
     env = {**os.environ, "TEMPORAL_ADDRESS": settings.address}
     env.setdefault("BLANCO_OUTBOX", str(settings.data / "outbox.jsonl"))
+    # Without providers the inbox's one-time sign-in links land here (docs/inbox.md).
+    env.setdefault("BLANCO_SIGN_IN_LINKS", str(settings.data / "sign-in-links.jsonl"))
     env["BLANCO_WORKER_METRICS"] = settings.worker_metrics
     if not env.get("BLANCO_CODEC_KEY"):
         env["BLANCO_CODEC_KEY"] = dev_secret(settings.data / DEV_KEY_FILE.name, new_key)
@@ -425,6 +428,8 @@ def banner(settings: Settings, env: Mapping[str, str]) -> str:
     return (
         f"\nBlanco is running.\n  Temporal UI  http://localhost:{settings.ui_port}\n"
         f"  API          http://localhost:{settings.api_port}  (docs: /docs)\n"
+        f"  inbox        http://localhost:{settings.api_port}/inbox  "
+        f"(sign-in links: {env['BLANCO_SIGN_IN_LINKS']})\n"
         f"  outbox       {env['BLANCO_OUTBOX']}\n"
         f"  start a lead {starter_command(settings)}\n"
         "Ctrl-C stops everything.\n"

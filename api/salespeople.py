@@ -227,7 +227,8 @@ async def send_message(
 async def log_call(
     lead_id: OwnLead, call: CallBody, who: CallerDep, engine: EngineDep
 ) -> LeadState:
-    return await seen_by(await engine.update(lead_id, LeadFollowUp.log_call, call), who, engine)
+    called = call.model_copy(update={"salesperson_id": who.person.id})
+    return await seen_by(await engine.update(lead_id, LeadFollowUp.log_call, called), who, engine)
 
 
 @router.post("/leads/{lead_id}/pause", response_model=LeadState, summary="Pause the cadence")

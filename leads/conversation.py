@@ -556,7 +556,8 @@ class Conversation(Payload):
         return self.open_task_kind is TaskKind.CALL or call.result is CallResult.REACHED
 
     def log_call(self, now: datetime, call: LogCall) -> None:
-        self.note(now, f"call_{call.result.value}", Channel.PHONE)
+        what = f"call_{call.result.value}"
+        self.events.append(Event(at=now, what=what, channel=Channel.PHONE, by=call.salesperson_id))
         if call.result is CallResult.WRONG_NUMBER:
             for channel in PHONE_NUMBER_CHANNELS:
                 self.blocked[channel] = "wrong number"

@@ -300,6 +300,7 @@ class SendMessage(Payload):
 class LogCall(Payload):
     result: CallResult
     note: ShortText | None = None
+    salesperson_id: str | None = None  # who called (set by the API)
 
 
 class Empty(Payload):

@@ -386,7 +386,9 @@ async def log_call(
     request: Request, lead_id: LeadId, session: SessionDep, config: ConfigDep, engine: EngineDep
 ) -> Response:
     async def log(values: dict[str, str]) -> None:
-        call = LogCall(result=forms.choice(values, "result", CallResult))
+        call = LogCall(
+            result=forms.choice(values, "result", CallResult), salesperson_id=session.person.id
+        )
         await engine.update(lead_id, LeadFollowUp.log_call, call)
 
     return await act(request, session, config, engine, lead_id, log)
