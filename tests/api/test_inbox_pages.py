@@ -16,8 +16,10 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from leads.identity import reply_address
 from leads.models import AppointmentKind, LeadState, LeadStatus, TaskStatus
-from tests.api.conftest import customer_lead
+from tests.api.conftest import SECRET, customer_lead, unique
+from tests.api.test_inbound import mail, post_mail
 from tests.api.test_inbox_sessions import Inbox, assert_page, csrf_of, inbox_stack
 from tests.conftest import eventually
 from workflows.sales_task import SalesTask
@@ -162,6 +164,22 @@ async def test_the_lead_page_is_blind_until_claimed_then_shows_the_conversation(
         assert re.search(r'bubble out">.*?Blanco', seen, re.S)  # the first answer
         assert '<option value="sms" selected>' in seen  # where the customer wrote
         assert "WhatsApp-venster van 24 uur is dicht" in seen  # he wrote by SMS
+        assert 'href="tel:+3161' in seen  # his mobile: a call button
+
+
+async def test_rule2_a_placeholder_number_is_no_call_button(inbox: Inbox) -> None:
+    document = customer_lead(customer={"name": "Pieter", "email": f"{unique()}@example.nl",
+                                       "phone": "0000000000"})  # fmt: skip
+    lead_id = (await inbox.api.deliver(document)).json()["lead_id"]
+    await inbox.api.state_when(lead_id, lambda s: len(s.touches) >= 1)
+    to = reply_address(SECRET, lead_id, "reply.autohuis-test.nl")
+    reply = mail(to, document["customer"]["email"], "Re: Uw bod", "Graag meer info")
+    assert (await post_mail(inbox.api, reply)).status_code == 200
+    state = await inbox.api.state_when(lead_id, lambda s: s.open_task_id is not None)
+    async with inbox.signed_in("jan") as jan:
+        await claim(jan, state.open_task_id or "", lead_id)
+        seen = assert_page(await jan.get(lead_page(lead_id)), 200, "0000000000")
+        assert "tel:" not in seen
 
 
 async def test_a_double_tap_sends_once(inbox: Inbox) -> None:
