@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import json
 import logging
 import statistics
 import sys
@@ -38,7 +37,7 @@ sys.path.insert(0, str(ROOT))  # run as `python bench/inbox.py`: the project's p
 import httpx  # noqa: E402
 import structlog  # noqa: E402
 from bare_inbox import Floor  # noqa: E402
-from standardwebhooks.webhooks import Webhook  # noqa: E402
+from reply_to_task import post_sms_lead  # noqa: E402
 from temporalio import activity  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
@@ -177,24 +176,7 @@ class Inbox:
             raise SystemExit(f"bench: signing in failed: {answer.status_code} {answer.text[:200]}")
 
     async def lead(self, phone: str) -> str:
-        lead = {
-            "source": "website",
-            "external_id": f"bench-{uuid.uuid4().hex[:10]}",
-            "kind": "test_drive",
-            "customer": {"name": "Bench", "phone": phone, "preferred_channel": "sms"},
-        }
-        body = json.dumps(lead)
-        msg_id, at = f"msg_{uuid.uuid4().hex}", datetime.now(UTC)
-        headers = {
-            "webhook-id": msg_id,
-            "webhook-timestamp": str(int(at.timestamp())),
-            "webhook-signature": Webhook(SECRET).sign(msg_id, at, body),
-            "content-type": "application/json",
-        }
-        answer = await self.http.post(f"/v1/dealers/{DEALER}/leads", content=body, headers=headers)
-        answer.raise_for_status()
-        lead_id: str = answer.json()["lead_id"]
-        return lead_id
+        return await post_sms_lead(self.http, phone, DEALER, SECRET)
 
     async def sms(self, phone: str, text: str) -> None:
         params = {"From": phone, "To": DEALER_SMS, "Body": text, "MessageSid": uuid.uuid4().hex}

@@ -28,7 +28,10 @@ DEMO_NUMBER = "+3197010000000"
 JAN = {"Authorization": "Bearer jan-demo-token"}
 
 
-async def signed_lead(http: httpx.AsyncClient, phone: str) -> str:
+async def post_sms_lead(
+    http: httpx.AsyncClient, phone: str, dealer: str = "autohuis-west", secret: str = DEMO_SECRET
+) -> str:
+    """A test-drive lead that prefers SMS, signed as a dealer platform signs it: its lead id."""
     lead = {
         "source": "website",
         "external_id": f"bench-{uuid.uuid4().hex[:10]}",
@@ -40,12 +43,17 @@ async def signed_lead(http: httpx.AsyncClient, phone: str) -> str:
     headers = {
         "webhook-id": msg_id,
         "webhook-timestamp": str(int(at.timestamp())),
-        "webhook-signature": Webhook(DEMO_SECRET).sign(msg_id, at, body),
+        "webhook-signature": Webhook(secret).sign(msg_id, at, body),
         "content-type": "application/json",
     }
-    answer = await http.post("/v1/dealers/autohuis-west/leads", content=body, headers=headers)
+    answer = await http.post(f"/v1/dealers/{dealer}/leads", content=body, headers=headers)
     answer.raise_for_status()
     lead_id: str = answer.json()["lead_id"]
+    return lead_id
+
+
+async def signed_lead(http: httpx.AsyncClient, phone: str) -> str:
+    lead_id = await post_sms_lead(http, phone)
     while not (await http.get(f"/v1/leads/{lead_id}", headers=JAN)).json().get("touches"):
         await asyncio.sleep(0.05)  # polling a running stack for the first touch
     return lead_id

@@ -58,11 +58,16 @@ class MessageContext(BaseModel):
 
     @model_validator(mode="after")
     def _sendable(self) -> MessageContext:
-        if not self.channel.written:
-            raise ValueError("phone is a call task, not a message")
-        if self.channel is Channel.EMAIL and not self.unsubscribe_url:
-            raise ValueError("an e-mail needs an unsubscribe_url (rule 7)")
+        _check_sendable(self.channel, self.unsubscribe_url)
         return self
+
+
+def _check_sendable(channel: Channel, unsubscribe_url: str | None) -> None:
+    """A written channel, and an e-mail only with its unsubscribe link (rule 7)."""
+    if not channel.written:
+        raise ValueError("phone is a call task, not a message")
+    if channel is Channel.EMAIL and not unsubscribe_url:
+        raise ValueError("an e-mail needs an unsubscribe_url (rule 7)")
 
 
 class RenderedMessage(BaseModel):
@@ -217,10 +222,7 @@ class WrittenContext(BaseModel):
 
     @model_validator(mode="after")
     def _sendable(self) -> WrittenContext:
-        if not self.channel.written:
-            raise ValueError("phone is a call task, not a message")
-        if self.channel is Channel.EMAIL and not self.unsubscribe_url:
-            raise ValueError("an e-mail needs an unsubscribe_url (rule 7)")
+        _check_sendable(self.channel, self.unsubscribe_url)
         if (self.text is None) == (self.appointment_at is None):
             raise ValueError("a written message is either a salesperson's text or a confirmation")
         return self

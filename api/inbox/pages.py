@@ -427,20 +427,24 @@ async def record_outcome(
 async def pause(
     request: Request, lead_id: LeadId, session: SessionDep, config: ConfigDep, engine: EngineDep
 ) -> Response:
-    async def do(_: dict[str, str]) -> None:
-        await engine.update(lead_id, LeadFollowUp.pause, Empty())
-
-    return await act(request, session, config, engine, lead_id, do)
+    return await act(request, session, config, engine, lead_id, plain(engine, lead_id, "pause"))
 
 
 @router.post("/leads/{lead_id}/resume")
 async def resume(
     request: Request, lead_id: LeadId, session: SessionDep, config: ConfigDep, engine: EngineDep
 ) -> Response:
-    async def do(_: dict[str, str]) -> None:
-        await engine.update(lead_id, LeadFollowUp.resume, Empty())
+    return await act(request, session, config, engine, lead_id, plain(engine, lead_id, "resume"))
 
-    return await act(request, session, config, engine, lead_id, do)
+
+def plain(engine: Engine, lead_id: str, which: str) -> Callable[[dict[str, str]], Awaitable[None]]:
+    """An update without arguments (pause, resume), as a form's action."""
+    update = LeadFollowUp.pause if which == "pause" else LeadFollowUp.resume
+
+    async def do(_: dict[str, str]) -> None:
+        await engine.update(lead_id, update, Empty())
+
+    return do
 
 
 # --- everything else ----------------------------------------------------------------------
