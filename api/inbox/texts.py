@@ -141,6 +141,12 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
         "Het WhatsApp-venster van 24 uur is dicht: alleen het goedgekeurde sjabloon kan.",
         "The 24-hour WhatsApp window is closed: only the approved template can be sent.",
     ),
+    "reply.window_closed_no_template": (
+        "Het WhatsApp-venster van 24 uur is dicht en de dealer heeft geen goedgekeurd "
+        "sjabloon: kies een ander kanaal.",
+        "The 24-hour WhatsApp window is closed and the dealer has no approved template: "
+        "choose another channel.",
+    ),
     "reply.template": (
         "Stuur het goedgekeurde WhatsApp-sjabloon",
         "Send the approved WhatsApp template",

@@ -164,6 +164,7 @@ async def test_the_lead_page_is_blind_until_claimed_then_shows_the_conversation(
         assert re.search(r'bubble out">.*?Blanco', seen, re.S)  # the first answer
         assert '<option value="sms" selected>' in seen  # where the customer wrote
         assert "WhatsApp-venster van 24 uur is dicht" in seen  # he wrote by SMS
+        assert "geen goedgekeurd sjabloon" in seen and 'name="template"' not in seen
         assert 'href="tel:+3161' in seen  # his mobile: a call button
 
 
