@@ -133,8 +133,7 @@ async def test_a_salesperson_sees_open_tasks_and_their_own_a_manager_every_task(
             marieke, "/inbox/tasks", f"/inbox/tasks/{task_id}/reassign", salesperson_id="piet"
         )
         assert_page(nobody, 422, "kies een verkoper van deze dealer")  # another dealer's
-    task = inbox.api.client.get_workflow_handle_for(SalesTask.run, task_id)
-    state = await task.query(SalesTask.state)
+    state = await inbox.api.client.get_workflow_handle(task_id).query(SalesTask.state)
     assert state.assigned_to == "jan" and state.status is TaskStatus.CLAIMED
 
 
