@@ -92,8 +92,11 @@ AUTO_REPLY_LONGEST = timedelta(days=90)  # an out-of-office never holds the cade
 # messages, each text trimmed (a pasted e-mail history is not a conversation).
 THREAD_KEPT = 200
 TEXT_KEPT = 2000
+# …and at most this many bytes of text in all: it rides every continue-as-new input, far
+# below Temporal's 2 MB payload limit whatever the alphabet.
+THREAD_BYTES = 256_000
 KEYS_REMEMBERED = 100  # idempotency keys of salesperson messages, for retries after a new run
-REFERENCES_KEPT = 10  # the customer's Message-IDs an answer's References header names
+REFERENCES_KEPT = 20  # Message-IDs an answer's References names (the provider keeps as many)
 WHATSAPP_WINDOW = timedelta(hours=24)  # free text only this long after the customer wrote
 # Why a WhatsApp touch could not go out: outside the window, and the dealer has no approved
 # template. It takes WhatsApp out of the cadence; the customer's own WhatsApp message (which
@@ -113,6 +116,13 @@ def merge_customer(known: Customer, new: Customer, region: str = "NL") -> Custom
     if known_phone.callable and not new_phone.callable:
         updates.pop("phone", None)
     return Customer.model_validate(known.model_dump() | updates)
+
+
+def trim(message: ThreadMessage) -> ThreadMessage:
+    """A text longer than the thread keeps: its start, marked as trimmed."""
+    if len(message.text) > TEXT_KEPT:
+        message.text, message.trimmed = message.text[: TEXT_KEPT - 1] + "…", True
+    return message
 
 
 def _written_source(source: str) -> Channel | None:
@@ -193,13 +203,20 @@ class Conversation(Payload):
 
     def add_message(self, message: ThreadMessage) -> ThreadMessage:
         """Append to the thread, within its bounds: the text trimmed, the oldest dropped."""
-        if len(message.text) > TEXT_KEPT:
-            message.text, message.trimmed = message.text[: TEXT_KEPT - 1] + "…", True
+        trim(message)
         self.thread.append(message)
-        if len(self.thread) > THREAD_KEPT:
-            self.thread_dropped += len(self.thread) - THREAD_KEPT
-            self.thread = self.thread[-THREAD_KEPT:]
+        self.keep_thread_bounded()
         return message
+
+    def keep_thread_bounded(self) -> None:
+        size = sum(len(m.text.encode()) for m in self.thread)
+        drop = max(0, len(self.thread) - THREAD_KEPT)
+        while size > THREAD_BYTES and drop < len(self.thread) - 1:
+            size -= len(self.thread[drop].text.encode())
+            drop += 1
+        if drop:
+            self.thread_dropped += drop
+            self.thread = self.thread[drop:]
 
     def wrote(
         self,
@@ -218,8 +235,12 @@ class Conversation(Payload):
             )
 
     def inquired(self, now: datetime, lead: Lead) -> None:
-        """An inquiry's own message opens (or joins) the thread; `channel` None: a form."""
-        self.wrote(now, lead.arrived_on() or _written_source(lead.source), lead.message or "")
+        """An inquiry's own message opens (or joins) the thread; `channel` None: a form. A
+        lead that began as the customer's WhatsApp message opens WhatsApp's 24-hour window."""
+        channel = lead.arrived_on() or _written_source(lead.source)
+        self.wrote(now, channel, lead.message or "")
+        if channel is Channel.WHATSAPP:
+            self.whatsapp_inbound_at = now
 
     def message_by_number(self, number: int) -> ThreadMessage | None:
         return next((m for m in reversed(self.thread) if m.message == number), None)
@@ -742,6 +763,28 @@ class Conversation(Payload):
         if at <= now:
             local = at.astimezone(ZoneInfo(self.plan.timezone))
             return f"appointment_at {local:%Y-%m-%d %H:%M} is in the past: give the date to come"
+        return None
+
+    def refuse_dropping(self, request: RecordOutcome) -> str | None:
+        """Rules 1 and 5: a lead the customer never answered is not given up by hand — `lost`
+        or `not_interested` before any contact would be pre-qualifying under another name;
+        the cadence runs, and `unreachable` comes at its end. Only the update's validator asks:
+        such outcomes accepted before this rule replay as they ran."""
+        if request.outcome not in (Outcome.LOST, Outcome.NOT_INTERESTED) or self.any_reply():
+            return None
+        return (
+            f"the customer has not answered yet: {request.outcome.value.replace('_', ' ')} "
+            "is for a customer you spoke to; the follow-up goes on, and a lead nobody reaches "
+            "becomes unreachable at its end"
+        )
+
+    def refuse_rebooking(self, request: RecordOutcome) -> str | None:
+        """The same appointment twice (a double tap, a retried request) would confirm twice."""
+        if request.outcome is not Outcome.APPOINTMENT or self.status is not LeadStatus.APPOINTMENT:
+            return None
+        kind = request.appointment_kind or AppointmentKind.SHOWROOM
+        if (self.appointment_time(request), kind) == (self.appointment_at, self.appointment_kind):
+            return "this appointment is already booked"
         return None
 
     def appointment_time(self, request: RecordOutcome) -> datetime | None:

@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
         SendResult,
     )
     from leads.cadence import describe
-    from leads.conversation import CadenceDone, Conversation, TouchDue
+    from leads.conversation import CadenceDone, Conversation, TouchDue, trim
     from leads.identity import task_id
     from leads.messages import stage_for
     from leads.models import (
@@ -129,6 +129,8 @@ class LeadFollowUp:
         self._next_at: datetime | None = None
         self._published: dict[str, object] = {}
         self._starting: set[str] = set()  # task ids whose child start is not confirmed yet
+        # Appointments booked (time, kind) whose confirmation the main loop still sends.
+        self._confirmations: list[tuple[datetime | None, AppointmentKind | None]] = []
         # Asked once, first thing: runs started before ContactKeys existed replay without its
         # local activity. (Asked later, a signal handled first could skip the question on
         # replay and leave the marker without its command.)
@@ -150,6 +152,7 @@ class LeadFollowUp:
             _log(self._c, "lead_started", channels=self._c.usable())
         c = self._c
         while not c.status.final:
+            await self._send_confirmations(c)
             if self._history_is_long(c):
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 _log(c, "lead_continued_as_new")
@@ -314,6 +317,8 @@ class LeadFollowUp:
             _log(c, "message_failed", number=request.number, channel=request.channel)
             return message
         message.subject, message.text = sent.subject, sent.text or message.text
+        trim(message)  # the rendered text, within the thread's bounds like any other
+        c.keep_thread_bounded()
         c.message_report(message, DeliveryStatus.SENT)
         metrics.message_sent(c, request.channel)
         _log(c, "message_sent", number=request.number, channel=request.channel, by=request.by)
@@ -608,17 +613,25 @@ class LeadFollowUp:
         _log(c, "outcome_recorded", outcome=request.outcome.value, status=c.status.value)
         metrics.outcome(c, request.outcome.value)
         self._changed = True
-        confirm = request.outcome is Outcome.APPOINTMENT and workflow.patched(CONFIRMATION_PATCH)
+        if request.outcome is Outcome.APPOINTMENT and workflow.patched(CONFIRMATION_PATCH):
+            # Sent by the main loop: the salesperson's answer does not wait for a provider
+            # (nor time out while it is slow, inviting a second booking).
+            self._confirmations.append((c.appointment_at, c.appointment_kind))
         await self._close_task(c, f"outcome {request.outcome.value}")
-        if confirm:
-            await self._confirm_appointment(c)
         return self.state()
 
-    async def _confirm_appointment(self, c: Conversation) -> None:
+    async def _send_confirmations(self, c: Conversation) -> None:
+        while self._confirmations:
+            at, kind = self._confirmations.pop(0)
+            await self._confirm_appointment(c, at, kind)
+
+    async def _confirm_appointment(
+        self, c: Conversation, at: datetime | None, kind: AppointmentKind | None
+    ) -> None:
         """The customer gets the appointment in writing, on their channel; without one, the
         salesperson confirms it on the call they booked it on."""
         channel = c.message_channel()
-        if channel is None or c.appointment_at is None:
+        if channel is None or at is None:
             c.note(workflow.now(), "confirmation_not_sent", detail="no written channel")
             return
         number = c.next_message_number()
@@ -638,8 +651,8 @@ class LeadFollowUp:
             channel,
             number,
             "blanco",
-            appointment_at=c.appointment_at,
-            appointment_kind=(c.appointment_kind or AppointmentKind.SHOWROOM).value,
+            appointment_at=at,
+            appointment_kind=(kind or AppointmentKind.SHOWROOM).value,
             template=channel is Channel.WHATSAPP and not self._whatsapp_open(c),
         )
         await self._send_written(c, message, request)
@@ -654,6 +667,8 @@ class LeadFollowUp:
         if self._c is not None:
             _refuse(self._c.refuse_outcome(request))
             _refuse(self._c.refuse_appointment(request, workflow.now()))
+            _refuse(self._c.refuse_dropping(request))
+            _refuse(self._c.refuse_rebooking(request))
 
     @workflow.update
     async def log_call(self, call: LogCall) -> LeadState:

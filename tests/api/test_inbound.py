@@ -340,6 +340,8 @@ async def test_a_returning_customer_is_answered_through_another_portal(api: Api)
     portal. A new conversation starts under the same lead id, and its first answer goes out:
     the outbox's key names the conversation, not only lead, touch and channel."""
     lead_id, lead = await started(api)
+    reached = {"result": "reached"}  # they said so on the phone
+    await api.http.post(f"/v1/leads/{lead_id}/calls", json=reached, headers=api.bearer("jan"))
     ended = await api.http.post(
         f"/v1/leads/{lead_id}/outcome",
         json={"outcome": "not_interested"},

@@ -129,6 +129,8 @@ async def test_rule6_a_reply_after_the_conversation_ended_goes_to_a_human(api: A
     """Rule 6 after the end: no new automatic cadence, a reply task at once."""
     phone = customer_lead()["customer"]["phone"]
     lead_id, _ = await started(api, customer={"phone": phone, "preferred_channel": "sms"})
+    reached = {"result": "reached"}  # on the phone: bought elsewhere
+    await api.http.post(f"/v1/leads/{lead_id}/calls", json=reached, headers=api.bearer("jan"))
     lost = await api.http.post(
         f"/v1/leads/{lead_id}/outcome",
         json={"outcome": "lost", "reason": "bought elsewhere"},

@@ -572,7 +572,9 @@ async def salesperson(rec: Recorder, config: Config) -> None:
             salesperson_id="jan",
         ),
     )
-    check(booked.thread[-1].channel is Channel.SMS, f"confirmation {booked.thread[-1]}")
+    check(booked.status is LeadStatus.APPOINTMENT, f"status {booked.status}")
+    confirmed = await rec.until(handle, lambda s: s.thread[-1].template is not None)
+    check(confirmed.thread[-1].channel is Channel.SMS, f"confirmation {confirmed.thread[-1]}")
     await rec.env.sleep(timedelta(days=3, hours=1))
     await handle.execute_update(
         LeadFollowUp.record_outcome, RecordOutcome(outcome="shown", salesperson_id="jan")

@@ -17,9 +17,11 @@ from leads.conversation import (
     Conversation,
 )
 from leads.models import (
+    CallResult,
     Channel,
     Customer,
     LeadStatus,
+    LogCall,
     Outcome,
     RecordOutcome,
     SendMessage,
@@ -212,3 +214,36 @@ def test_a_no_show_before_the_appointment_is_refused() -> None:
     c.record_outcome(NOW, RecordOutcome(outcome=Outcome.APPOINTMENT, appointment_at=at))
     refusal = c.refuse_appointment(RecordOutcome(outcome=Outcome.NO_SHOW), NOW)
     assert "can only be recorded after it" in (refusal or "")
+
+
+@pytest.mark.parametrize(
+    ("contact", "outcome", "refused"),
+    [
+        pytest.param(None, Outcome.LOST, "has not answered yet", id="lost-before-any-contact"),
+        pytest.param(None, Outcome.NOT_INTERESTED, "has not answered yet", id="not-interested"),
+        pytest.param(None, Outcome.WON, None, id="won-needs-no-answer-first"),
+        pytest.param("reply", Outcome.LOST, None, id="lost-after-a-reply"),
+        pytest.param("call", Outcome.NOT_INTERESTED, None, id="not-interested-after-a-call"),
+    ],
+)
+def test_rule1_a_lead_nobody_spoke_to_is_not_given_up_by_hand(
+    contact: str | None, outcome: Outcome, refused: str | None
+) -> None:
+    c = start()
+    if contact == "reply":
+        c.replied(NOW, EMAIL, "Nee dank u")
+    elif contact == "call":
+        c.log_call(NOW, LogCall(result=CallResult.REACHED))
+    refusal = c.refuse_dropping(RecordOutcome(outcome=outcome, reason="price"))
+    assert (refusal is None) if refused is None else (refused in (refusal or ""))
+
+
+def test_the_same_appointment_twice_is_refused() -> None:
+    c = engaged()
+    at = NOW + timedelta(days=1)
+    booking = RecordOutcome(outcome=Outcome.APPOINTMENT, appointment_at=at, appointment_kind="call")
+    assert c.refuse_rebooking(booking) is None
+    c.record_outcome(NOW, booking)
+    assert "already booked" in (c.refuse_rebooking(booking) or "")
+    moved = booking.model_copy(update={"appointment_at": at + timedelta(hours=1)})
+    assert c.refuse_rebooking(moved) is None  # a new time is a rebooking, confirmed anew

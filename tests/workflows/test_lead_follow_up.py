@@ -191,8 +191,14 @@ async def test_rule5_unreachable_refused_before_the_cadence_ran(engine: Engine) 
     with pytest.raises(WorkflowUpdateFailedError) as no_reason:
         await handle.execute_update(LeadFollowUp.record_outcome, RecordOutcome(outcome="lost"))
     assert "lost needs a reason" in str(no_reason.value.cause)
+    with pytest.raises(WorkflowUpdateFailedError) as unanswered:
+        await handle.execute_update(
+            LeadFollowUp.record_outcome, RecordOutcome(outcome="lost", reason="bought elsewhere")
+        )
+    assert "has not answered yet" in str(unanswered.value.cause)  # not given up by hand
     state = await engine.state(handle)
     assert state.status is LeadStatus.CONTACTING and state.outcome is None
+    await handle.execute_update(LeadFollowUp.log_call, LogCall(result="reached"))
     done = await handle.execute_update(
         LeadFollowUp.record_outcome, RecordOutcome(outcome="lost", reason="bought elsewhere")
     )

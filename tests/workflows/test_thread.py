@@ -221,7 +221,14 @@ async def test_an_appointment_is_confirmed_then_shown_then_won(shop: Engine) -> 
         ),
     )
     assert booked.status is LeadStatus.APPOINTMENT and booked.appointment_kind == "test_drive"
-    confirmation = booked.thread[-1]
+    with pytest.raises(WorkflowUpdateFailedError) as twice:  # a double tap confirms once
+        await handle.execute_update(
+            LeadFollowUp.record_outcome,
+            RecordOutcome(outcome="appointment", appointment_at=at, appointment_kind="test_drive"),
+        )
+    assert "already booked" in str(twice.value.cause)
+    state = await shop.until(handle, lambda s: s.thread[-1].by == "blanco")
+    confirmation = state.thread[-1]
     assert (confirmation.by, confirmation.channel) == ("blanco", Channel.SMS)
     assert "proefrit" in confirmation.text and "STOP" in confirmation.text
     line = shop.lines()[-1]
@@ -265,3 +272,18 @@ async def test_a_no_show_goes_back_to_the_salesperson(shop: Engine) -> None:
             LeadFollowUp.record_outcome, RecordOutcome(outcome="unreachable")
         )
     assert "unreachable does not apply" in str(early.value.cause)
+
+
+async def test_a_lead_that_began_on_whatsapp_opens_the_window(shop: Engine) -> None:
+    """A new customer's WhatsApp message is a lead of source `whatsapp`: it may be answered in
+    free text, at once, by the first touch and by a person."""
+    handle = await shop.start(
+        source="whatsapp",
+        message="Is de Golf nog te koop?",
+        customer={"phone": "+31641527399", "preferred_channel": "whatsapp"},
+    )
+    state = await shop.until(handle, lambda s: len(s.touches) >= 1)
+    assert state.whatsapp_window_until is not None
+    assert shape(state.thread) == [("in", "whatsapp", "customer"), ("out", "whatsapp", "blanco")]
+    answer = await send(handle, salesperson_id="marieke", manager=True, text="Ja, nog te koop!")
+    assert answer.channel is Channel.WHATSAPP and answer.delivery is DeliveryStatus.SENT
