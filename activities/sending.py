@@ -32,7 +32,7 @@ from leads.messages import (
     render_written,
     stage_for,
 )
-from leads.models import Channel, LeadKind, Locale, Payload
+from leads.models import Channel, LeadKind, Locale, Payload, Stage
 
 PERMANENT = "PermanentDelivery"
 REJECTED = "ProviderRejected"
@@ -80,6 +80,7 @@ class MessageRequest(Payload):
     appointment_at: datetime | None = None
     appointment_kind: str | None = None
     template: bool = False  # WhatsApp: the dealer's approved template instead of the text
+    kind: LeadKind | None = None  # the lead's, for the template's words in the thread
 
 
 class SendResult(Payload):
@@ -142,6 +143,19 @@ def build_written(request: MessageRequest, dealer: Dealer, public_base_url: str)
     if channel is Channel.WHATSAPP and request.template:
         templates = dealer.whatsapp_templates
         content_sid = templates.get("follow_up") or next(iter(templates.values()), None)
+        # The customer gets the approved template, not the typed text: the thread (and the
+        # outbox) keep the words it was approved with, the cadence's follow-up.
+        rendered = render(
+            MessageContext(
+                kind=request.kind or LeadKind.GENERAL,
+                stage=Stage.FOLLOW_UP,
+                channel=channel,
+                locale=request.locale,
+                dealer_name=dealer.name,
+                customer_name=request.customer_name,
+                vehicle=request.vehicle,
+            )
+        )
     return OutboundMessage(
         key=person_message_key(
             request.lead_id, request.conversation, request.number, channel.value

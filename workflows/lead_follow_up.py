@@ -342,6 +342,7 @@ class LeadFollowUp:
             subject=subject,
             in_reply_to=in_reply_to,
             references=list(references),
+            kind=c.lead.kind,
             **content,
         )
 

@@ -364,7 +364,8 @@ async def send_message(
 ) -> Response:
     async def send(values: dict[str, str]) -> None:
         key = forms.idempotency_key(values)
-        text = forms.text(values, "text", 2000, "invalid.text")
+        template = values.get("template") == "on"  # the approved template needs no text
+        text = forms.text(values, "text", 2000, "invalid.text", required=not template)
         channel = None  # the engine's default: the channel the customer last wrote on
         if values.get("channel"):
             channel = forms.choice(values, "channel", Channel, {c for c in Channel if c.written})
@@ -373,7 +374,7 @@ async def send_message(
             text=text,
             channel=channel,
             manager=session.manager,
-            template=values.get("template") == "on",
+            template=template,
         )
         await engine.send_message(lead_id, message, key)
 

@@ -188,8 +188,10 @@ async def test_whatsapp_free_text_only_inside_the_24_hour_window(shop: Engine) -
     assert inside.channel is Channel.WHATSAPP
     # The window's end (24 h on) is a row of tests/unit/test_thread.py; skipping a day here
     # would race the other tests' timers on the shared time-skipping server.
-    template = await send(handle, channel="whatsapp", template=True)
+    template = await send(handle, channel="whatsapp", template=True, text="")
     assert template.channel is Channel.WHATSAPP and template.delivery is DeliveryStatus.SENT
+    # the thread keeps the words the template was approved with (the cadence's follow-up)
+    assert "Golf" in template.text and "STOP" in template.text
 
 
 async def test_a_repeated_idempotency_key_sends_once(shop: Engine) -> None:
