@@ -20,7 +20,15 @@ from api.deps import ConfigDep, EngineDep
 from api.engine import Engine
 from api.errors import ApiError
 from api.inbox import csrf, forms, sign_in, views
-from api.inbox.rendering import InboxRoute, describe, page, see_other, texts
+from api.inbox.rendering import (
+    RETURN_COOKIE,
+    RETURN_PAGE,
+    InboxRoute,
+    describe,
+    page,
+    see_other,
+    texts,
+)
 from api.inbox.sessions import (
     COOKIE,
     NotSignedIn,
@@ -109,7 +117,10 @@ def sign_in_form(
 
 
 def signed_in_now(request: Request, config: Config, session: Session) -> Response:
-    response = see_other("/inbox/tasks")
+    """Signed in: to the page an alert's link pointed at, if that brought them here."""
+    back = request.cookies.get(RETURN_COOKIE, "")
+    response = see_other(back if RETURN_PAGE.fullmatch(back) else "/inbox/tasks")
+    response.delete_cookie(RETURN_COOKIE, path="/inbox")
     set_session_cookie(response, request, config, session)
     return response
 

@@ -9,6 +9,7 @@ status, and every answer gets the headers.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -135,10 +136,27 @@ def error_page(request: Request, error: ApiError) -> HTMLResponse:
     return page(request, "error.html", status=error.status, title=title, message=describe(error, t))
 
 
+# Where an alert's link pointed before sign-in: only a task's or a lead's page (ids, no customer
+# data), so the cookie can never send anyone elsewhere.
+RETURN_COOKIE = "blanco_return"
+RETURN_PAGE = re.compile(r"/inbox/(tasks|leads)/[a-z0-9-]{1,160}")
+
+
 def not_signed_in(request: Request) -> Response:
     # A page is sent to the sign-in form; a form post or the live list is told why.
     if request.method == "GET" and FRAGMENT_HEADER not in request.headers:
-        return see_other("/inbox/sign-in")
+        response = see_other("/inbox/sign-in")
+        if RETURN_PAGE.fullmatch(request.url.path):
+            response.set_cookie(
+                RETURN_COOKIE,
+                request.url.path,
+                max_age=900,
+                path="/inbox",
+                httponly=True,
+                samesite="lax",
+                secure=request.url.scheme == "https",
+            )
+        return response
     t = texts(request)
     return page(
         request,

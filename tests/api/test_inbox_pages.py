@@ -18,9 +18,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from leads.identity import reply_address
 from leads.models import AppointmentKind, LeadState, LeadStatus, TaskStatus
-from tests.api.conftest import SECRET, customer_lead, unique
+from tests.api.conftest import SECRET, TOKENS, customer_lead, unique
 from tests.api.test_inbound import mail, post_mail
-from tests.api.test_inbox_sessions import Inbox, assert_page, csrf_of, inbox_stack
+from tests.api.test_inbox_sessions import Inbox, assert_page, csrf_of, inbox_stack, post_form
 from tests.conftest import eventually
 from workflows.sales_task import SalesTask
 
@@ -142,6 +142,23 @@ async def test_an_alerts_task_link_leads_to_its_lead(inbox: Inbox) -> None:
     async with inbox.signed_in("jan") as jan:
         response = await jan.get(f"/inbox/tasks/{task_id}")
     assert response.status_code == 303 and response.headers["location"] == lead_page(lead_id)
+
+
+async def test_an_alerts_link_opened_signed_out_leads_there_after_sign_in(inbox: Inbox) -> None:
+    _, task_id, _ = await answered_lead(inbox)
+    async with inbox.browser() as phone:
+        first = await phone.get(f"/inbox/tasks/{task_id}")
+        assert first.status_code == 303 and first.headers["location"] == "/inbox/sign-in"
+        signed_in = await post_form(
+            phone, "/inbox/sign-in/token", {"token": TOKENS["jan"]}, "/inbox/sign-in"
+        )
+        assert signed_in.headers["location"] == f"/inbox/tasks/{task_id}"
+        # once: the next sign-in goes to the task list again
+        await post_form(phone, "/inbox/sign-out", {}, "/inbox/tasks")
+        again = await post_form(
+            phone, "/inbox/sign-in/token", {"token": TOKENS["jan"]}, "/inbox/sign-in"
+        )
+        assert again.headers["location"] == "/inbox/tasks"
 
 
 # --- the lead page ------------------------------------------------------------------------
