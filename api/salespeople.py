@@ -44,6 +44,10 @@ class Caller:
     dealer: Dealer
     person: Salesperson
 
+    @property
+    def is_manager(self) -> bool:
+        return self.person.role == "manager"
+
 
 def caller(
     config: ConfigDep,
@@ -80,7 +84,7 @@ def own_task(config: ConfigDep, who: CallerDep, task_id: TaskId) -> str:
 
 
 def manager(who: CallerDep) -> Caller:
-    if who.person.role != "manager":
+    if not who.is_manager:
         raise ApiError(403, "forbidden", "only a manager may do this")
     return who
 
@@ -126,7 +130,7 @@ async def seen_by(state: LeadState, who: Caller, engine: Engine) -> LeadState:
     """Blind tasks (rule 1): while the lead's task is open, or claimed by someone else, a
     salesperson does not see where the lead came from or what was offered — otherwise the
     task list's blindness would be one request away. Managers see everything."""
-    if not who.dealer.blind_tasks or who.person.role == "manager" or not state.open_task_id:
+    if not who.dealer.blind_tasks or who.is_manager or not state.open_task_id:
         return state
     task = await engine.task_state(state.open_task_id)
     if task is not None and task.assigned_to == who.person.id:
@@ -212,7 +216,7 @@ async def send_message(
         salesperson_id=who.person.id,
         text=body.text,
         channel=body.channel,
-        manager=who.person.role == "manager",
+        manager=who.is_manager,
         template=body.template,
     )
     return await engine.send_message(lead_id, request, key)

@@ -254,6 +254,11 @@ class Conversation(Payload):
         at = self.whatsapp_inbound_at
         return None if at is None else at + WHATSAPP_WINDOW
 
+    def whatsapp_window_open(self, now: datetime) -> bool:
+        """Free WhatsApp text is allowed: the customer wrote on WhatsApp within 24 hours."""
+        until = self.whatsapp_window_until()
+        return until is not None and now < until
+
     def refresh_addresses(self) -> None:
         dealer = DealerChannels(self.plan.has_email, self.plan.has_sms, self.plan.has_whatsapp)
         found = analyse_contact(self.lead.customer, self.plan.country, self.lead.reply_url, dealer)
@@ -363,9 +368,14 @@ class Conversation(Payload):
     # --- what happens ---------------------------------------------------------------------
 
     def note(
-        self, now: datetime, what: str, channel: Channel | None = None, detail: str | None = None
+        self,
+        now: datetime,
+        what: str,
+        channel: Channel | None = None,
+        detail: str | None = None,
+        by: str | None = None,
     ) -> None:
-        self.events.append(Event(at=now, what=what, channel=channel, detail=detail))
+        self.events.append(Event(at=now, what=what, channel=channel, detail=detail, by=by))
 
     def first_time(self, event_id: str | None) -> bool:
         """False for a provider event already heard (webhooks are delivered at least once)."""
@@ -578,7 +588,7 @@ class Conversation(Payload):
 
     def log_call(self, now: datetime, call: LogCall) -> None:
         what = f"call_{call.result.value}"
-        self.events.append(Event(at=now, what=what, channel=Channel.PHONE, by=call.salesperson_id))
+        self.note(now, what, Channel.PHONE, by=call.salesperson_id)
         if call.result is CallResult.WRONG_NUMBER:
             for channel in PHONE_NUMBER_CHANNELS:
                 self.blocked[channel] = "wrong number"
@@ -603,14 +613,7 @@ class Conversation(Payload):
         if request.outcome is Outcome.APPOINTMENT and self.appointment_at is not None:
             local = self.appointment_at.astimezone(ZoneInfo(self.plan.timezone))
             detail = f"{self.appointment_kind} {local:%Y-%m-%d %H:%M}"
-        self.events.append(
-            Event(
-                at=now,
-                what=f"outcome_{request.outcome.value}",
-                detail=detail,
-                by=request.salesperson_id,
-            )
-        )
+        self.note(now, f"outcome_{request.outcome.value}", detail=detail, by=request.salesperson_id)
 
     # --- salespeople ----------------------------------------------------------------------
 
@@ -619,7 +622,7 @@ class Conversation(Payload):
         self.claims = dict(list({**self.claims, task_id: salesperson_id}.items())[-20:])
         if task_id == self.open_task_id or self.open_task_id is None:
             self.salesperson_id = salesperson_id
-        self.events.append(Event(at=now, what="task_claimed", detail=task_id, by=salesperson_id))
+        self.note(now, "task_claimed", detail=task_id, by=salesperson_id)
 
     def refuse_writer(self, salesperson_id: str, manager: bool) -> str | None:
         """Only the salesperson who claimed the lead's open task writes (managers always):
@@ -686,12 +689,11 @@ class Conversation(Payload):
         return None
 
     def _refuse_whatsapp(self, request: SendMessage, now: datetime) -> str | None:
-        until = self.whatsapp_window_until()
         if request.template:
             if not self.plan.whatsapp_templates:
                 return "the dealer has no approved WhatsApp template: choose another channel"
             return None
-        if until is None or until <= now:
+        if not self.whatsapp_window_open(now):
             return (
                 "WhatsApp allows free text only within 24 hours of the customer's last "
                 "WhatsApp message: send the dealer's approved template instead"

@@ -275,7 +275,6 @@ class LeadFollowUp:
 
     def _send_request(self, c: Conversation, step: TouchDue) -> SendRequest:
         assert step.channel is not None
-        window = c.whatsapp_window_until()
         return SendRequest(
             lead_id=c.lead_id,
             dealer_id=c.plan.dealer_id,
@@ -288,7 +287,7 @@ class LeadFollowUp:
             locale=c.lead.customer.locale or c.plan.locale,
             customer_name=c.lead.customer.name,
             vehicle=c.lead.vehicle.label() if c.lead.vehicle else None,
-            whatsapp_window_open=window is not None and workflow.now() < window,
+            whatsapp_window_open=c.whatsapp_window_open(workflow.now()),
         )
 
     async def _send_written(
@@ -654,14 +653,9 @@ class LeadFollowUp:
             "blanco",
             appointment_at=at,
             appointment_kind=(kind or AppointmentKind.SHOWROOM).value,
-            template=channel is Channel.WHATSAPP and not self._whatsapp_open(c),
+            template=channel is Channel.WHATSAPP and not c.whatsapp_window_open(workflow.now()),
         )
         await self._send_written(c, message, request)
-
-    @staticmethod
-    def _whatsapp_open(c: Conversation) -> bool:
-        window = c.whatsapp_window_until()
-        return window is not None and workflow.now() < window
 
     @record_outcome.validator
     def _validate_outcome(self, request: RecordOutcome) -> None:

@@ -41,7 +41,7 @@ from api.inbox.sessions import (
     signed_in,
 )
 from api.inbox.sign_ins import LinkRefused, TooManyLinks
-from api.salespeople import own_lead, own_task, seen_by
+from api.salespeople import manager, own_lead, own_task, seen_by
 from leads.config import Config
 from leads.identity import task_lead
 from leads.models import (
@@ -265,8 +265,7 @@ async def reassign(
 ) -> Response:
     own_task(config, session.caller, task_id)
     values = await posted(request, session)
-    if not session.manager:
-        raise ApiError(403, "forbidden", "only a manager may do this")
+    manager(session.caller)  # 403 otherwise, as in the JSON API
     try:
         target = values.get("salesperson_id", "")
         if target not in {p.id for p in session.dealer.salespeople}:

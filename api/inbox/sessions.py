@@ -51,7 +51,7 @@ class Session:
 
     @property
     def manager(self) -> bool:
-        return self.person.role == "manager"
+        return self.caller.is_manager
 
 
 def digest(secret: str) -> str:
