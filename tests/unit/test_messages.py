@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,11 @@ from pydantic import ValidationError
 from leads.messages import (
     MessageContext,
     RenderedMessage,
+    WrittenContext,
     all_contexts,
     first_name,
     render,
+    render_written,
     stage_for,
 )
 from leads.models import WRITTEN_CHANNELS, Channel, LeadKind, Stage
@@ -403,3 +406,38 @@ def test_rule7_email_without_unsubscribe_url_is_refused(url: str | None) -> None
 def test_unsubscribe_url_must_be_http() -> None:
     with pytest.raises(ValueError, match="http"):
         _with(EMAILS[0], unsubscribe_url="javascript:alert(1)")
+
+
+@pytest.mark.parametrize("channel", WRITTEN_CHANNELS)
+@pytest.mark.parametrize("locale", ["nl", "en"])
+@pytest.mark.parametrize("what", ["salesperson", "confirmation"])
+def test_rule7_a_message_outside_the_cadence_carries_an_opt_out_too(
+    channel: Channel, locale: Any, what: str
+) -> None:
+    """A salesperson's own words and an appointment's confirmation are written messages like
+    the touches: the unsubscribe link (e-mail) or the STOP line, and no contact data."""
+    content: dict[str, Any] = (
+        {"text": "Zaterdag om 10:00 staat de Golf klaar.", "signer": "Jan de Boer"}
+        if what == "salesperson"
+        else {"appointment_at": datetime(2026, 12, 5, 10, 0), "appointment_kind": "test_drive"}
+    )
+    link = "https://blanco.example/v1/unsubscribe/t"
+    rendered = render_written(
+        WrittenContext(
+            channel=channel,
+            locale=locale,
+            dealer_name="Autohuis West",
+            customer_name="Pieter de Vries",
+            vehicle="Volkswagen Golf",
+            unsubscribe_url="https://blanco.example/v1/unsubscribe/t"
+            if channel is Channel.EMAIL
+            else None,
+            **content,
+        )
+    )
+    if channel is Channel.EMAIL:
+        assert link in rendered.text and rendered.html and link in rendered.html
+        assert rendered.subject
+    else:
+        assert "STOP" in rendered.text.splitlines()[-1]
+    assert "@" not in rendered.text and "06" not in rendered.text
