@@ -23,6 +23,7 @@ from client import connect
 from codec import EncryptionCodec, Keyring
 from leads.config import Config
 from leads.models import Lead, LogCall, RecordOutcome
+from results.store import ResultsStore
 
 
 def create_app(
@@ -32,11 +33,13 @@ def create_app(
     keys: Keyring | None = None,
     operator_token: str | None = None,
     outbox: OutboxProvider | None = None,
+    results: ResultsStore | None = None,
 ) -> FastAPI:
     """`client`: a connected Temporal client (tests); without one the app connects lazily at
     start-up, so it serves (503 for Temporal work) while Temporal is still coming up. `keys`:
     the payload keys (default: the environment's, see codec.py). `outbox`: the worker's outbox
-    file, whose lines of an erased lead the API removes (default: `BLANCO_OUTBOX`)."""
+    file, whose lines of an erased lead the API removes (default: `BLANCO_OUTBOX`). `results`:
+    the results store the reports read and erasure unlinks (default: `BLANCO_RESULTS_URL`)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -56,6 +59,7 @@ def create_app(
     app.state.config = config
     app.state.secrets = secrets or InboundSecrets.from_env()
     app.state.outbox = outbox or outbox_from_env()
+    app.state.results = results or ResultsStore.from_env()
     app.state.codec = EncryptionCodec(keys or Keyring.from_env())
     app.state.operator_token = (
         os.environ.get("BLANCO_OPERATOR_TOKEN") if operator_token is None else operator_token

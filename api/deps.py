@@ -1,5 +1,6 @@
 """What every route may ask for: the configuration, the engine (Temporal), the webhook
-secrets from the environment, the dealer named in the URL, and the app's metrics."""
+secrets from the environment, the dealer named in the URL, the app's metrics and the results
+store."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from api.engine import Engine
 from api.errors import ApiError
 from api.metrics import ApiMetrics
 from leads.config import Config, Dealer
+from results.store import ResultsStore
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,11 @@ def outbox(request: Request) -> OutboxProvider:
     return found
 
 
+def results(request: Request) -> ResultsStore:
+    found: ResultsStore = request.app.state.results
+    return found
+
+
 def metrics(request: Request) -> ApiMetrics:
     found: ApiMetrics = request.app.state.metrics
     return found
@@ -75,3 +82,4 @@ SecretsDep = Annotated[InboundSecrets, Depends(secrets)]
 DealerDep = Annotated[Dealer, Depends(dealer)]
 OutboxDep = Annotated[OutboxProvider, Depends(outbox)]
 MetricsDep = Annotated[ApiMetrics, Depends(metrics)]
+ResultsDep = Annotated[ResultsStore, Depends(results)]

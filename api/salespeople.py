@@ -5,6 +5,7 @@ the workflow refuses comes back as 409 with the workflow's reason."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from typing import Annotated
@@ -14,7 +15,7 @@ from fastapi import APIRouter, Depends, Header, Path, Response
 from pydantic import model_validator
 
 from api.bodies import json_body
-from api.deps import ConfigDep, EngineDep, OutboxDep
+from api.deps import ConfigDep, EngineDep, OutboxDep, ResultsDep
 from api.engine import Engine
 from api.errors import ApiError
 from api.openapi import ERRORS, body_schema
@@ -253,14 +254,20 @@ async def resume(lead_id: OwnLead, who: CallerDep, engine: EngineDep) -> LeadSta
     description=(
         "Right to erasure: ends the lead's workflow and its tasks, deletes their histories "
         "from Temporal (all runs; Temporal removes closed ones asynchronously) and removes the "
-        "lead's outbox lines. Channels the customer opted out of are kept as keyed hashes, so "
-        "a later lead of the same customer is not contacted on them. 204 again when repeated."
+        "lead's outbox lines. Its rows in the results store stay under a random id instead of "
+        "the lead's: the figures remain, the link to the person goes. Channels the customer "
+        "opted out of are kept as keyed hashes, so a later lead of the same customer is not "
+        "contacted on them. 204 again when repeated."
     ),
 )
 async def erase_lead(
-    lead_id: OwnLead, who: ManagerDep, engine: EngineDep, outbox: OutboxDep
+    lead_id: OwnLead, who: ManagerDep, engine: EngineDep, outbox: OutboxDep, results: ResultsDep
 ) -> Response:
     executions = await engine.erase(who.dealer, lead_id)
     lines = outbox.erase(lead_id)
-    log.info("lead_erased", lead_id=lead_id, executions=executions, outbox_lines=lines)
+    # After the workflows ended: none of them can write the lead's id back.
+    rows = await asyncio.to_thread(results.erase_lead, lead_id)
+    log.info(
+        "lead_erased", lead_id=lead_id, executions=executions, outbox_lines=lines, results=rows
+    )
     return Response(status_code=204)

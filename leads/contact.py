@@ -204,3 +204,39 @@ def channel_for_touch(
     if can_call and (not written or touch % 2 == 0):
         return Channel.PHONE
     return written[0] if written else None
+
+
+class ContactQuality(StrEnum):
+    """How complete the contact data of a lead is: a figure for the perception audit (rule 8),
+    never a reason to treat the lead differently (rule 1)."""
+
+    COMPLETE = "complete"  # a usable e-mail address and a usable phone number
+    EMAIL_ONLY = "email_only"  # no phone number given, or one that is not a number
+    PHONE_ONLY = "phone_only"
+    PLACEHOLDER_PHONE = "placeholder_phone"  # 0000000000 and the like, whatever else
+    NO_CHANNEL = "no_channel"  # neither (the platform's chat may still reach them)
+
+
+@dataclass(frozen=True)
+class ContactData:
+    quality: ContactQuality
+    email_usable: bool
+    phone_usable: bool
+    phone_placeholder: bool
+
+
+def contact_quality(customer: Customer, region: str) -> ContactData:
+    email = normalise_email(customer.email) is not None
+    phone = analyse_phone(customer.phone, region)
+    placeholder = phone.verdict is PhoneVerdict.PLACEHOLDER
+    if placeholder:
+        quality = ContactQuality.PLACEHOLDER_PHONE
+    elif email and phone.callable:
+        quality = ContactQuality.COMPLETE
+    elif email:
+        quality = ContactQuality.EMAIL_ONLY
+    elif phone.callable:
+        quality = ContactQuality.PHONE_ONLY
+    else:
+        quality = ContactQuality.NO_CHANNEL
+    return ContactData(quality, email, phone.callable, placeholder)

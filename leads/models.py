@@ -323,6 +323,7 @@ class Touch(Payload):
     task_id: str | None = None
     failed: str | None = None  # why the provider refused, when it did
     delivery: DeliveryStatus | None = None  # what the provider last reported
+    sent_at: datetime | None = None  # when the provider accepted it (None before this field)
 
 
 class ThreadMessage(Payload):
@@ -407,3 +408,5 @@ class TaskState(Payload):
     due_at: datetime | None
     reminded: bool
     escalated: bool
+    claimed_at: datetime | None = None  # the first claim
+    done_at: datetime | None = None

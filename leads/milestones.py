@@ -1,0 +1,212 @@
+"""What the results store records of a conversation and of a task (rule 8: judge by the
+result).
+
+Figures only, never who: ids, kinds, channels, flags about the contact data and the times
+of each milestone. No name, address, phone number or message text leaves through here; the
+outcome's reason is the salesperson's short label ("price", "bought elsewhere"), trimmed.
+
+The figures are derived from what the conversation already keeps (its timeline, touches and
+thread), so a run started before the store existed gives the same row as one that wrote it
+all along (the backfill relies on that). The store merges each write by `revision`: a first
+milestone's time is kept once set, the rest follows the newest revision.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from enum import StrEnum
+
+from leads.contact import contact_quality
+from leads.conversation import Conversation
+from leads.models import (
+    AppointmentKind,
+    Channel,
+    LeadKind,
+    LeadStatus,
+    Payload,
+    TaskKind,
+    TaskState,
+    TaskStatus,
+)
+
+REASON_KEPT = 120  # a label, not a story: longer reasons are cut
+# Two-way contact: the customer wrote back, or a salesperson reached them on the phone.
+CONTACT_EVENTS = frozenset({"customer_replied", "call_reached"})
+# Timeline lines that may close the conversation.
+CLOSING_EVENTS = frozenset(
+    {"unreachable", "opted_out", "outcome_won", "outcome_lost", "outcome_not_interested"}
+)
+NO_CHANNEL = "none"  # first_channel of a lead whose first touch was a no-channel task
+
+
+class FinalOutcome(StrEnum):
+    """How a conversation ended, as the funnel counts it."""
+
+    WON = "won"
+    LOST = "lost"
+    NOT_INTERESTED = "not_interested"
+    UNREACHABLE = "unreachable"
+    OPTED_OUT = "opted_out"
+
+
+FINAL_STATUS = {
+    LeadStatus.WON: FinalOutcome.WON,
+    LeadStatus.UNREACHABLE: FinalOutcome.UNREACHABLE,
+    LeadStatus.OPTED_OUT: FinalOutcome.OPTED_OUT,
+}
+
+
+class ConversationFigures(Payload):
+    """One row of the results store: one conversation of one lead."""
+
+    conversation_id: str  # the first run id of the lead's chain of runs
+    lead_id: str
+    dealer_id: str
+    source: str
+    kind: LeadKind
+    first_channel: str  # a Channel's value, or "none"
+    usable_channels: list[Channel]
+    contact_quality: str  # leads.contact.ContactQuality
+    email_usable: bool
+    phone_usable: bool
+    phone_placeholder: bool
+    no_usable_channel: bool
+    arrived_at: datetime
+    first_answer_at: datetime | None = None  # the first automated message accepted
+    first_reply_at: datetime | None = None  # two-way contact
+    touches_to_reply: int | None = None
+    claimed_at: datetime | None = None  # the task after the reply claimed
+    first_human_message_at: datetime | None = None
+    salesperson_id: str | None = None
+    appointment_set_at: datetime | None = None
+    appointment_at: datetime | None = None
+    appointment_kind: AppointmentKind | None = None
+    shown_at: datetime | None = None
+    no_show_at: datetime | None = None
+    status: LeadStatus
+    outcome: FinalOutcome | None = None
+    outcome_reason: str | None = None
+    closed_at: datetime | None = None
+    revision: int  # grows with everything the conversation records
+
+    def fingerprint(self) -> str:
+        """What changed since the last write; the revision alone does not count."""
+        figures = self.model_dump(mode="json", exclude={"revision"})
+        return hashlib.sha256(json.dumps(figures, sort_keys=True).encode()).hexdigest()[:16]
+
+
+class TaskFigures(Payload):
+    """One row per SalesTask: how fast a human took it, and whether it had to be chased."""
+
+    task_run_id: str
+    lead_id: str
+    dealer_id: str
+    kind: TaskKind
+    opened_at: datetime
+    claimed_at: datetime | None = None
+    salesperson_id: str | None = None
+    reminded: bool = False
+    escalated: bool = False
+    done_at: datetime | None = None
+
+
+def _first(
+    c: Conversation, names: frozenset[str], after: datetime | None = None
+) -> datetime | None:
+    for event in c.events:
+        if event.what in names and (after is None or event.at >= after):
+            return event.at
+    return None
+
+
+def _closed(c: Conversation) -> datetime | None:
+    """The last closing line: an opt-out of one channel may have come long before."""
+    if not c.status.final:
+        return None
+    closing = [event.at for event in c.events if event.what in CLOSING_EVENTS]
+    return closing[-1] if closing else None
+
+
+def _first_answer(c: Conversation) -> datetime | None:
+    for touch in c.touches:
+        if touch.channel is not None and touch.channel.written and touch.failed is None:
+            return touch.sent_at or touch.at
+    return None
+
+
+def _first_channel(c: Conversation) -> str:
+    channel = c.touches[0].channel if c.touches else c.channel_for(1)
+    return channel.value if channel is not None else NO_CHANNEL
+
+
+def _first_human_message(c: Conversation) -> datetime | None:
+    for message in c.thread:
+        if message.direction == "out" and message.by != "blanco" and message.failed is None:
+            return message.at
+    return None
+
+
+def _outcome(c: Conversation) -> FinalOutcome | None:
+    if c.status is LeadStatus.LOST:
+        lost = c.outcome is not None and c.outcome.value == "not_interested"
+        return FinalOutcome.NOT_INTERESTED if lost else FinalOutcome.LOST
+    return FINAL_STATUS.get(c.status)
+
+
+def conversation_figures(c: Conversation, conversation_id: str) -> ConversationFigures:
+    quality = contact_quality(c.lead.customer, c.plan.country)
+    replied = _first(c, CONTACT_EVENTS)
+    claimed = _first(c, frozenset({"task_claimed"}), after=replied)
+    outcome = _outcome(c)
+    dropped = outcome in (FinalOutcome.LOST, FinalOutcome.NOT_INTERESTED)
+    reason = c.outcome_reason if dropped else None
+    return ConversationFigures(
+        conversation_id=conversation_id,
+        lead_id=c.lead_id,
+        dealer_id=c.plan.dealer_id,
+        source=c.lead.source,
+        kind=c.lead.kind,
+        first_channel=_first_channel(c),
+        usable_channels=[channel for channel in Channel if channel in c.addresses],
+        contact_quality=quality.quality.value,
+        email_usable=quality.email_usable,
+        phone_usable=quality.phone_usable,
+        phone_placeholder=quality.phone_placeholder,
+        no_usable_channel=not c.addresses,
+        arrived_at=c.arrival,
+        first_answer_at=_first_answer(c),
+        first_reply_at=replied,
+        touches_to_reply=(
+            None if replied is None else sum(1 for t in c.touches if t.at <= replied)
+        ),
+        claimed_at=claimed,
+        first_human_message_at=_first_human_message(c),
+        salesperson_id=c.salesperson_id,
+        appointment_set_at=_first(c, frozenset({"outcome_appointment"})),
+        appointment_at=c.appointment_at,
+        appointment_kind=c.appointment_kind,
+        shown_at=_first(c, frozenset({"outcome_shown"})),
+        no_show_at=_first(c, frozenset({"outcome_no_show"})),
+        status=c.status,
+        outcome=outcome,
+        outcome_reason=reason[:REASON_KEPT] if reason else None,
+        closed_at=_closed(c),
+        revision=len(c.events) + len(c.touches) + len(c.thread) + c.thread_dropped,
+    )
+
+
+def task_figures(task: TaskState, task_run_id: str) -> TaskFigures:
+    return TaskFigures(
+        task_run_id=task_run_id,
+        lead_id=task.lead_id,
+        dealer_id=task.dealer_id,
+        kind=task.kind,
+        opened_at=task.opened_at,
+        claimed_at=task.claimed_at,
+        salesperson_id=task.assigned_to,
+        reminded=task.reminded,
+        escalated=task.escalated,
+        done_at=task.done_at if task.status is TaskStatus.DONE else None,
+    )
