@@ -24,12 +24,14 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.alerts import AlertActivities
 from activities.dealers import DealerActivities
+from activities.results import ResultsActivities
 from activities.senders import Senders
 from activities.sending import SendingActivities
 from client import connect, register_search_attributes, search_attribute_registrations
 from codec import CodecKeyError
 from leads.config import Config, ConfigError, load_config
 from logs import ActivityLogContext, configure_logging, core_logging
+from results.store import ResultsStore
 from workflows.lead_follow_up import LeadFollowUp
 from workflows.metrics import FIRST_RESPONSE, FIRST_RESPONSE_BUCKETS
 from workflows.opt_out import OptOut
@@ -79,12 +81,20 @@ def metrics_runtime(bind_address: str) -> Runtime:
 WORKFLOWS = (LeadFollowUp, SalesTask, OptOut, SignIn)
 
 
-def activities(config: Config, senders: Senders, client: Client | None) -> list[Callable[..., Any]]:
-    """Every activity the worker runs, bound to its configuration and providers."""
+def activities(
+    config: Config,
+    senders: Senders,
+    client: Client | None,
+    results: ResultsStore | None = None,
+) -> list[Callable[..., Any]]:
+    """Every activity the worker runs, bound to its configuration, providers and results
+    store (None: `BLANCO_RESULTS_URL`, opened at the first write)."""
     sending = SendingActivities(config, senders)
     alerts = AlertActivities(config, senders)
     dealers = DealerActivities(config, client)
+    milestones = ResultsActivities(results)
     return [
+        milestones.record_conversation,
         sending.send_touch,
         sending.send_message,
         alerts.alert_salespeople,
@@ -100,10 +110,11 @@ def build_worker(
     senders: Senders,
     task_queue: str | None = None,
     wrap: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None,
+    results: ResultsStore | None = None,
 ) -> Worker:
     """`wrap`: applied to every activity (the history recorder's stand-in for a newer
     version's activities)."""
-    run = activities(config, senders, client)
+    run = activities(config, senders, client, results)
     return Worker(
         client,
         task_queue=task_queue or config.temporal.task_queue,
@@ -142,7 +153,10 @@ async def main() -> int:
         return 2
     await ensure_search_attributes(client)
     senders = Senders.from_env(config.api.public_base_url)
-    worker = build_worker(client, config, senders)
+    results = ResultsStore.from_env()
+    # Migrated before the first lead: a schema error stops start-up instead of every write.
+    await asyncio.to_thread(results.upgrade)
+    worker = build_worker(client, config, senders, results=results)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -152,6 +166,7 @@ async def main() -> int:
         task_queue=config.temporal.task_queue,
         senders=senders.describe(),
         metrics=f"http://{metrics}/metrics",
+        results=results.describe(),
     )
     async with worker:
         await stop.wait()

@@ -186,6 +186,7 @@ class Conversation(Payload):
     claims: dict[str, str] = Field(default_factory=dict)  # task id → who claimed it
     salesperson_id: str | None = None  # who claimed the lead's task last
     appointment_kind: AppointmentKind | None = None
+    results_fingerprint: str | None = None  # of the figures the results store last took
 
     # --- construction -------------------------------------------------------------------
 

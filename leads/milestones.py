@@ -1,4 +1,4 @@
-"""What the results store records of a conversation and of a task (rule 8: judge by the
+"""What the results store records of a conversation and of its tasks (rule 8: judge by the
 result).
 
 Figures only, never who: ids, kinds, channels, flags about the contact data and the times
@@ -18,6 +18,8 @@ import json
 from datetime import datetime
 from enum import StrEnum
 
+from pydantic import Field
+
 from leads.contact import contact_quality
 from leads.conversation import Conversation
 from leads.models import (
@@ -27,10 +29,11 @@ from leads.models import (
     LeadStatus,
     Payload,
     TaskKind,
-    TaskState,
-    TaskStatus,
 )
 
+# The local activities that write them (activities/results.py), by name: workflows call them
+# without importing the database stack.
+RECORD_CONVERSATION = "record_conversation"
 REASON_KEPT = 120  # a label, not a story: longer reasons are cut
 # Two-way contact: the customer wrote back, or a salesperson reached them on the phone.
 CONTACT_EVENTS = frozenset({"customer_replied", "call_reached"})
@@ -90,6 +93,7 @@ class ConversationFigures(Payload):
     outcome_reason: str | None = None
     closed_at: datetime | None = None
     revision: int  # grows with everything the conversation records
+    tasks: list[TaskFigures] = Field(default_factory=list)
 
     def fingerprint(self) -> str:
         """What changed since the last write; the revision alone does not count."""
@@ -98,17 +102,18 @@ class ConversationFigures(Payload):
 
 
 class TaskFigures(Payload):
-    """One row per SalesTask: how fast a human took it, and whether it had to be chased."""
+    """One row per sales task: how fast a human took it, and whether it had to be chased.
+    Derived by the lead, which opens, hears of the claim of, and closes each of its tasks."""
 
-    task_run_id: str
+    task_key: str  # <conversation id>:<task number>
     lead_id: str
     dealer_id: str
     kind: TaskKind
     opened_at: datetime
     claimed_at: datetime | None = None
     salesperson_id: str | None = None
-    reminded: bool = False
-    escalated: bool = False
+    reminded: bool = False  # unclaimed past the dealer's remind_after: the task reminded
+    escalated: bool = False  # past escalate_after: managers were alerted
     done_at: datetime | None = None
 
 
@@ -194,19 +199,36 @@ def conversation_figures(c: Conversation, conversation_id: str) -> ConversationF
         outcome_reason=reason[:REASON_KEPT] if reason else None,
         closed_at=_closed(c),
         revision=len(c.events) + len(c.touches) + len(c.thread) + c.thread_dropped,
+        tasks=_task_figures(c, conversation_id),
     )
 
 
-def task_figures(task: TaskState, task_run_id: str) -> TaskFigures:
-    return TaskFigures(
-        task_run_id=task_run_id,
-        lead_id=task.lead_id,
-        dealer_id=task.dealer_id,
-        kind=task.kind,
-        opened_at=task.opened_at,
-        claimed_at=task.claimed_at,
-        salesperson_id=task.assigned_to,
-        reminded=task.reminded,
-        escalated=task.escalated,
-        done_at=task.done_at if task.status is TaskStatus.DONE else None,
-    )
+def _task_figures(c: Conversation, conversation_id: str) -> list[TaskFigures]:
+    """Each task the lead opened, from its timeline: `task_opened_<kind>`, `task_claimed`
+    and `task_closed` lines name the task. A task reminds and escalates on the plan's
+    timings while nobody has claimed it, so those follow from the claim's time."""
+    found: dict[str, TaskFigures] = {}
+    for event in c.events:
+        tid = event.detail or ""
+        if event.what.startswith("task_opened_"):
+            found[tid] = TaskFigures(
+                task_key=f"{conversation_id}:{tid.rsplit('-', 1)[-1]}",
+                lead_id=c.lead_id,
+                dealer_id=c.plan.dealer_id,
+                kind=TaskKind(event.what.removeprefix("task_opened_")),
+                opened_at=event.at,
+            )
+        elif tid not in found:
+            continue
+        elif event.what == "task_claimed":
+            task = found[tid]
+            task.claimed_at = task.claimed_at or event.at
+            task.salesperson_id = event.by
+        elif event.what == "task_closed":
+            found[tid].done_at = found[tid].done_at or event.at
+    for task in found.values():
+        taken = task.claimed_at or task.done_at
+        if taken is not None:
+            task.reminded = taken - task.opened_at >= c.plan.remind_after
+            task.escalated = taken - task.opened_at >= c.plan.escalate_after
+    return list(found.values())

@@ -408,5 +408,3 @@ class TaskState(Payload):
     due_at: datetime | None
     reminded: bool
     escalated: bool
-    claimed_at: datetime | None = None  # the first claim
-    done_at: datetime | None = None

@@ -79,6 +79,10 @@ class ResultsStore:
     def from_env(cls, env: dict[str, str] | None = None) -> ResultsStore:
         return cls(results_url(env))
 
+    def describe(self) -> str:
+        """The URL for logs: without its password."""
+        return make_url(self.url).render_as_string(hide_password=True)
+
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
@@ -127,12 +131,13 @@ class ResultsStore:
         upsert = insert.on_conflict_do_update(index_elements=["conversation_id"], set_=merged)
         with self.connect() as connection:
             connection.execute(upsert)
+            for task in figures.tasks:
+                connection.execute(self._task_upsert(task))
 
-    def record_task(self, figures: TaskFigures) -> None:
-        row = figures.model_dump(mode="python")
+    def _task_upsert(self, figures: TaskFigures) -> Any:
+        row = figures.model_dump(mode="json")
         for name in ("opened_at", "claimed_at", "done_at"):
-            row[name] = _utc(row[name])
-        row["kind"] = figures.kind.value
+            row[name] = _utc(getattr(figures, name))
         row["recorded_at"] = _utc(datetime.now(UTC))
         insert = self._insert(tasks).values(**{c.name: row[c.name] for c in tasks.columns})
         old, new = tasks.c, insert.excluded
@@ -145,9 +150,7 @@ class ResultsStore:
             "escalated": old.escalated | new.escalated,
             "recorded_at": new.recorded_at,
         }
-        upsert = insert.on_conflict_do_update(index_elements=["task_run_id"], set_=merged)
-        with self.connect() as connection:
-            connection.execute(upsert)
+        return insert.on_conflict_do_update(index_elements=["task_key"], set_=merged)
 
     def erase_lead(self, lead_id: str) -> int:
         """Right to erasure: the rows stay (the figures are nobody's), their link to the
@@ -168,7 +171,7 @@ def _case(condition: Any, then: Any, otherwise: Any) -> Any:
 
 
 def _conversation_row(figures: ConversationFigures) -> dict[str, Any]:
-    row = figures.model_dump(mode="json")
+    row = figures.model_dump(mode="json", exclude={"tasks"})
     for name, value in list(row.items()):
         at = getattr(figures, name)
         if isinstance(at, datetime):

@@ -57,7 +57,7 @@ conversations = Table(
 tasks = Table(
     "tasks",
     metadata,
-    Column("task_run_id", String(64), primary_key=True),
+    Column("task_key", String(80), primary_key=True),
     Column("lead_id", String(200), nullable=False, index=True),
     Column("dealer_id", String(64), nullable=False),
     Column("kind", String(16), nullable=False),

@@ -9,6 +9,7 @@ to the venv's python; the SDK's own download does not work without network.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import tempfile
@@ -21,7 +22,9 @@ from typing import Any, TypeVar
 
 import pytest
 import structlog
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.senders import Senders
@@ -42,6 +45,10 @@ TEST_CONVERTER = data_converter(Keyring(parse_key(TEST_CODEC_KEY)))
 # An app or worker built without an explicit outbox must never write or erase the
 # developer's own `.data/outbox.jsonl`.
 os.environ["BLANCO_OUTBOX"] = os.path.join(tempfile.mkdtemp(prefix="blanco-tests-"), "outbox.jsonl")
+# Nor the developer's results store: workers and apps built without one write here.
+os.environ["BLANCO_RESULTS_URL"] = "sqlite:///" + os.path.join(
+    tempfile.mkdtemp(prefix="blanco-results-"), "results.db"
+)
 
 # structlog's default prints to sys.stdout, which pytest swaps for a file it rewinds between
 # tests: a worker or uvicorn thread printing while it does can crash the interpreter. Through
@@ -60,6 +67,30 @@ TEST_SERVER = BIN / "temporal-test-server"
 DEV_SERVER = BIN / "temporal"
 
 T = TypeVar("T")
+
+ACTIVITY_CLOSED = {
+    EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: "activity_task_completed_event_attributes",
+    EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED: "activity_task_failed_event_attributes",
+    EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: "activity_task_timed_out_event_attributes",
+    EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED: "activity_task_canceled_event_attributes",
+}
+WORKFLOW_TASK_OPEN = {
+    EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+}
+WORKFLOW_TASK_CLOSED = {
+    EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
+}
+WORKFLOW_CLOSED = {
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
+}
 
 
 def dealer_dict(**overrides: Any) -> dict[str, Any]:
@@ -158,4 +189,38 @@ async def eventually(
             await asyncio.sleep(0.02)
 
 
-__all__ = ["dealer_dict", "eventually", "make_config", "running_worker"]
+async def in_flight(client: Client, workflow_id: str) -> bool:
+    """Whether a workflow task or an activity of the workflow's current run is still open,
+    read from its history (the time-skipping server's describe does not list them)."""
+    scheduled: set[int] = set()
+    task_open = False
+    try:
+        async for event in client.get_workflow_handle(workflow_id).fetch_history_events():
+            kind = event.event_type
+            if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+                scheduled.add(event.event_id)
+            elif kind in ACTIVITY_CLOSED:
+                attributes = getattr(event, ACTIVITY_CLOSED[kind])
+                scheduled.discard(attributes.scheduled_event_id)
+            elif kind in WORKFLOW_TASK_OPEN or kind in WORKFLOW_TASK_CLOSED:
+                task_open = kind in WORKFLOW_TASK_OPEN
+            elif kind in WORKFLOW_CLOSED:
+                return False
+    except RPCError:
+        return False  # gone already
+    return task_open or bool(scheduled)
+
+
+async def terminate_settled(client: Client, workflow_id: str, reason: str = "test done") -> None:
+    """Terminate a workflow once neither a workflow task nor an activity of it is in flight.
+    The time-skipping server keeps the time-skipping lock of a run terminated mid-task or
+    mid-activity (sdk-java#3088, #1138), and every later `env.sleep` of the module then runs
+    in real time. The lead's results-store write after each step makes that likely at the
+    end of a test."""
+    with contextlib.suppress(AssertionError):
+        await eventually(lambda: in_flight(client, workflow_id), lambda busy: not busy, deadline=10)
+    with contextlib.suppress(RPCError):
+        await client.get_workflow_handle(workflow_id).terminate(reason)
+
+
+__all__ = ["dealer_dict", "eventually", "make_config", "running_worker", "terminate_settled"]

@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from leads.conversation import CadenceDone, Conversation, TouchDue, trim
     from leads.identity import task_id
     from leads.messages import stage_for
+    from leads.milestones import RECORD_CONVERSATION, conversation_figures
     from leads.models import (
         AppointmentKind,
         AutoReplied,
@@ -76,6 +77,15 @@ MESSAGE_DEADLINE = timedelta(minutes=2)
 CONTACT_KEYS_PATCH = "contact-keys"
 OPT_OUT_PATCH = "opt-out-registry"
 CONFIRMATION_PATCH = "appointment-confirmation"
+RESULTS_PATCH = "results-store"
+RESULTS_TIMEOUT = timedelta(seconds=10)
+# A store that is down must not hold the lead up: a milestone that could not be written goes
+# with the next one (every write carries all the figures); only the last write is retried
+# until it lands.
+RESULTS_DEADLINE = timedelta(minutes=1)
+RESULTS_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
+)
 CHANNEL_LABEL = {
     Channel.EMAIL: "e-mail",
     Channel.SMS: "SMS",
@@ -136,6 +146,7 @@ class LeadFollowUp:
         # replay and leave the marker without its command.)
         self._contact_keys = workflow.patched(CONTACT_KEYS_PATCH)
         self._opt_outs = workflow.patched(OPT_OUT_PATCH)
+        self._results = workflow.patched(RESULTS_PATCH)
 
     # --- the main loop --------------------------------------------------------------------
 
@@ -158,12 +169,45 @@ class LeadFollowUp:
                 _log(c, "lead_continued_as_new")
                 workflow.continue_as_new(args=[lead, c])
             await self._step(c)
+            # After the step: the first answer goes out before anything is written.
+            await self._record_results(c)
         await self._close_task(c, f"lead {c.status.value}")
         self._next_at = None
         self._publish(c)
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._record_results(c, final=True)
         _log(c, "lead_closed", status=c.status.value, touches=len(c.touches))
         return c.state(None)
+
+    async def _record_results(self, c: Conversation, final: bool = False) -> None:
+        """Rule 8: the conversation's figures to the results store, when they changed."""
+        if not self._results:
+            return
+        figures = conversation_figures(c, _conversation())
+        fingerprint = figures.fingerprint()
+        if fingerprint == c.results_fingerprint:
+            return
+        try:
+            await workflow.execute_local_activity(
+                RECORD_CONVERSATION,
+                figures,
+                start_to_close_timeout=RESULTS_TIMEOUT,
+                schedule_to_close_timeout=None if final else RESULTS_DEADLINE,
+                retry_policy=RESULTS_RETRY,
+                summary=f"results: {figures.status.value}",
+            )
+        except ActivityError:
+            _log(c, "results_not_recorded", status=c.status.value)
+            return
+        c.results_fingerprint = fingerprint
+
+    def _milestone(self, c: Conversation) -> None:
+        """Wake the main loop to record a milestone that changes nothing else (a claim, a
+        salesperson's message) while it waits for a human. A lead waiting for its next touch
+        records it then: waking it would cancel and restart its timer for nothing. Runs
+        started before the store never woke for these."""
+        if self._results and c.waits_for_human():
+            self._changed = True
 
     def _history_is_long(self, c: Conversation) -> bool:
         info = workflow.info()
@@ -267,7 +311,13 @@ class LeadFollowUp:
             return
         metrics.message_sent(c, step.channel)
         c.record_touch(
-            Touch(number=step.number, channel=step.channel, at=now, template=template),
+            Touch(
+                number=step.number,
+                channel=step.channel,
+                at=now,
+                template=template,
+                sent_at=workflow.now(),
+            ),
             sent.subject,
             sent.text,
         )
@@ -407,6 +457,8 @@ class LeadFollowUp:
         await self._close_task_by_id(tid, what)
 
     async def _close_task_by_id(self, tid: str, what: str) -> None:
+        if self._c is not None:
+            self._c.note(workflow.now(), "task_closed", detail=tid)  # its figures end here
         await self._signal_task(
             tid, lambda task: task.signal(SalesTask.lead_progress, Progress(what=what))
         )
@@ -712,6 +764,7 @@ class LeadFollowUp:
         """From the lead's `SalesTask`: who took it (and may write to the customer)."""
         c = await self._ready()
         c.task_claimed(workflow.now(), claimed.task_id, claimed.salesperson_id)
+        self._milestone(c)
 
     @workflow.update
     async def send_message(self, request: SendMessage) -> ThreadMessage:
@@ -747,7 +800,9 @@ class LeadFollowUp:
             text=request.text,
             template=channel is Channel.WHATSAPP and request.template,
         )
-        return await self._send_written(c, message, written)
+        sent = await self._send_written(c, message, written)
+        self._milestone(c)
+        return sent
 
     @send_message.validator
     def _validate_message(self, request: SendMessage) -> None:

@@ -4,7 +4,6 @@ twilio client against the local fake Twilio API)."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -40,7 +39,7 @@ from leads.models import (
     TaskState,
     TaskStatus,
 )
-from tests.conftest import eventually, make_config, running_worker
+from tests.conftest import eventually, make_config, running_worker, terminate_settled
 from workflows.lead_follow_up import LeadFollowUp
 from workflows.opt_out import OptOut
 from workflows.sales_task import Claim, SalesTask
@@ -87,8 +86,7 @@ class Engine:
                 e.detail for e in state.events if e.what.startswith("task_opened") and e.detail
             ]
             for workflow_id in [handle.id, *tasks]:
-                with contextlib.suppress(RPCError):
-                    await self.env.client.get_workflow_handle(workflow_id).terminate("test done")
+                await terminate_settled(self.env.client, workflow_id)
 
     def lines(self) -> list[dict[str, Any]]:
         if not self.outbox.exists():

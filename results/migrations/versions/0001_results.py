@@ -54,7 +54,7 @@ def upgrade() -> None:
     op.create_index("ix_conversations_dealer_arrived", "conversations", ["dealer_id", "arrived_at"])
     op.create_table(
         "tasks",
-        sa.Column("task_run_id", sa.String(64), primary_key=True),
+        sa.Column("task_key", sa.String(80), primary_key=True),
         sa.Column("lead_id", sa.String(200), nullable=False),
         sa.Column("dealer_id", sa.String(64), nullable=False),
         sa.Column("kind", sa.String(16), nullable=False),
