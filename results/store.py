@@ -172,12 +172,10 @@ def _case(condition: Any, then: Any, otherwise: Any) -> Any:
 
 def _conversation_row(figures: ConversationFigures) -> dict[str, Any]:
     row = figures.model_dump(mode="json", exclude={"tasks"})
-    for name, value in list(row.items()):
+    for name in row:
         at = getattr(figures, name)
         if isinstance(at, datetime):
             row[name] = _utc(at)
-        elif value is None:
-            row[name] = None
     row["usable_channels"] = ",".join(row["usable_channels"])
     row["recorded_at"] = _utc(datetime.now(UTC))
     wanted = {c.name for c in conversations.columns}
