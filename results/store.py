@@ -41,8 +41,11 @@ def _normalised(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def _utc(at: datetime | None) -> datetime | None:
-    return None if at is None else at.astimezone(UTC).replace(tzinfo=None)
+def naive_utc(at: datetime | None) -> datetime | None:
+    """The store's times: naive UTC (an aware time is converted; a naive one is UTC)."""
+    if at is None or at.tzinfo is None:
+        return at
+    return at.astimezone(UTC).replace(tzinfo=None)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
@@ -137,8 +140,8 @@ class ResultsStore:
     def _task_upsert(self, figures: TaskFigures) -> Any:
         row = figures.model_dump(mode="json")
         for name in ("opened_at", "claimed_at", "done_at"):
-            row[name] = _utc(getattr(figures, name))
-        row["recorded_at"] = _utc(datetime.now(UTC))
+            row[name] = naive_utc(getattr(figures, name))
+        row["recorded_at"] = naive_utc(datetime.now(UTC))
         insert = self._insert(tasks).values(**{c.name: row[c.name] for c in tasks.columns})
         old, new = tasks.c, insert.excluded
         merged = {
@@ -175,9 +178,9 @@ def _conversation_row(figures: ConversationFigures) -> dict[str, Any]:
     for name in row:
         at = getattr(figures, name)
         if isinstance(at, datetime):
-            row[name] = _utc(at)
+            row[name] = naive_utc(at)
     row["usable_channels"] = ",".join(row["usable_channels"])
-    row["recorded_at"] = _utc(datetime.now(UTC))
+    row["recorded_at"] = naive_utc(datetime.now(UTC))
     wanted = {c.name for c in conversations.columns}
     assert set(FIXED) | set(FIRST) | set(LATEST) <= wanted
     return {name: row[name] for name in wanted}

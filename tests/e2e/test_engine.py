@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,17 +21,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from devstack import stop
 from tests.conftest import DEV_SERVER, eventually
+from tests.ports import free_port
 from tests.prometheus import samples, value
 
 ROOT = Path(__file__).resolve().parents[2]
 OPERATOR = "e2e-operator-token"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def wait_for_http(url: str, deadline: float = 30.0) -> None:

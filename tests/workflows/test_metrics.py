@@ -7,7 +7,6 @@ histories adds nothing, and no label holds what a customer wrote or a lead id.""
 from __future__ import annotations
 
 import math
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from leads.models import (
     RecordOutcome,
 )
 from tests.conftest import TEST_CONVERTER, dealer_dict, eventually
+from tests.ports import free_port
 from tests.prometheus import Sample, assert_nothing_personal, samples, value
 from worker import PASSTHROUGH, build_worker, metrics_runtime
 from workflows.lead_follow_up import LeadFollowUp
@@ -54,13 +54,6 @@ LABELS = {
     *("dealer", "channel", "kind", "outcome", "le"),
     *("namespace", "task_queue", "workflow_type", "activity_type", "service_name"),
 }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def metrics_config(task_queue: str) -> Config:
