@@ -17,7 +17,8 @@ listens on is named in one line, and nothing starts.
 The defaults are `make run`'s; these environment variables move the stack elsewhere (a test,
 or a second stack beside the first):
 
-    BLANCO_DEV_DATA           data folder: SQLite, outbox, sign-in links, dev key and token
+    BLANCO_DEV_DATA           data folder: SQLite, results store, outbox, sign-in links,
+                              dev key and token
                               (default .data/)
     BLANCO_DEV_TEMPORAL_PORT  the dev server's frontend on 127.0.0.1 (default 7233)
     BLANCO_DEV_UI_PORT        the Temporal Web UI (default 8233)
@@ -349,6 +350,8 @@ def child_env(settings: Settings) -> dict[str, str]:
     env.setdefault("BLANCO_OUTBOX", str(settings.data / "outbox.jsonl"))
     # Without providers the inbox's one-time sign-in links land here (docs/inbox.md).
     env.setdefault("BLANCO_SIGN_IN_LINKS", str(settings.data / "sign-in-links.jsonl"))
+    # The results store beside the leads: a second stack has its own figures.
+    env.setdefault("BLANCO_RESULTS_URL", f"sqlite:///{settings.data / 'results.db'}")
     env["BLANCO_WORKER_METRICS"] = settings.worker_metrics
     if not env.get("BLANCO_CODEC_KEY"):
         env["BLANCO_CODEC_KEY"] = dev_secret(settings.data / DEV_KEY_FILE.name, new_key)

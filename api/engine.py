@@ -56,6 +56,7 @@ T = TypeVar("T")
 log = structlog.get_logger("api")
 
 RPC_TIMEOUT = timedelta(seconds=5)
+TASK_START_DEADLINE = 5.0  # seconds a claim waits for a task its lead is starting
 ERASED = "erased"  # the termination reason of an erasure, which reads mark as gone
 # The whole of one call, its retries included (an update waits for a worker to run it).
 DEADLINE = 10.0
@@ -318,7 +319,7 @@ class Engine:
                     "claim task",
                 )
             except NotRunning:
-                found = await self.task_state(task_id)
+                found = await self._task_once_started(task_id)
                 if found is None:
                     raise ApiError(404, "unknown_task", "no such task") from None
                 if found.status is TaskStatus.DONE:
@@ -326,6 +327,25 @@ class Engine:
                 continue
             return state
         raise ApiError(503, "temporal_timeout", "the task did not accept the claim; retry")
+
+    async def _task_once_started(self, task_id: str) -> TaskState | None:
+        """The task's state; a task its lead has just opened (the lead names it while
+        Temporal starts its workflow, a moment after the customer's reply) is waited for."""
+        found = await self.task_state(task_id)
+        if found is not None:
+            return found
+        lead_id = task_id.removeprefix("task-").rpartition("-")[0]
+        try:
+            opening = (await self.state(lead_id)).open_task_id == task_id
+        except (ApiError, NotRunning):
+            return None
+        deadline = asyncio.get_running_loop().time() + TASK_START_DEADLINE
+        while opening and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)  # the child's start is a server round trip away
+            found = await self.task_state(task_id)
+            if found is not None:
+                return found
+        return None
 
     # --- erasure --------------------------------------------------------------------------
 

@@ -299,7 +299,9 @@ async def test_chat_for_another_dealers_lead_is_refused(api: Api) -> None:
         "/v1/dealers/autohuis/chat", content=body, headers=api.signed(body, secret=PREFIX_SECRET)
     )
     assert_error(response, 404, "unknown_lead")
-    assert (await api.state(lead_id)).status is LeadStatus.CONTACTING
+    # The lead may still be loading its plan: its state is asked until it has one.
+    state = await api.state_when(lead_id, lambda s: True)
+    assert state.status is LeadStatus.CONTACTING
 
 
 async def post_chat(api: Api, message: dict[str, Any]) -> Any:
