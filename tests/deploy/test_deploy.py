@@ -1,6 +1,8 @@
 """deploy/: the image, the compose stack and the Kubernetes manifests, read as files (no
 container engine or cluster runs here): well-formed, pinned, and in step with the code they
-ship — its modules, the environment it reads, its search attributes, its configuration."""
+ship — its modules, the environment it reads, its search attributes, its configuration, its
+metrics. The one script that can run here, the results store's database set-up, runs against
+a real PostgreSQL when Debian's package is installed."""
 
 from __future__ import annotations
 
@@ -8,16 +10,24 @@ import fnmatch
 import json
 import re
 import shlex
+import subprocess
 import tomllib
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from sqlalchemy import URL, create_engine, inspect, make_url, text
 from temporalio.common import SearchAttributeIndexedValueType as Indexed
 
+from api.metrics import ApiMetrics
 from leads.config import parse_config
+from results.store import ResultsStore
+from tests import postgres
+from worker import DEFAULT_METRICS
 from workflows import search_attributes as sa
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,16 +45,24 @@ CLI_TYPE = {
     Indexed.KEYWORD_LIST: "KeywordList",
 }
 
-# What each process cannot start without (codec.py, api/codec_routes.py).
+# What each process cannot start without (codec.py, api/codec_routes.py), and the results
+# store every replica shares (without it each container would keep a SQLite file of its own).
 REQUIRED_ENV = {
-    "worker": {"TEMPORAL_ADDRESS", "BLANCO_CONFIG", "BLANCO_CODEC_KEY"},
-    "api": {"TEMPORAL_ADDRESS", "BLANCO_CONFIG", "BLANCO_CODEC_KEY", "BLANCO_OPERATOR_TOKEN"},
+    "worker": {"TEMPORAL_ADDRESS", "BLANCO_CONFIG", "BLANCO_CODEC_KEY", "BLANCO_RESULTS_URL"},
+    "api": {
+        "TEMPORAL_ADDRESS",
+        "BLANCO_CONFIG",
+        "BLANCO_CODEC_KEY",
+        "BLANCO_OPERATOR_TOKEN",
+        "BLANCO_RESULTS_URL",
+    },
 }
 
 API_ARGS = ["--host", "0.0.0.0", "--port", "8000"]
 
-# The version tag of a pinned image: 16.10, 1.31.0, 3.11.14-slim-bookworm (not 16, not latest).
-PINNED_TAG = re.compile(r"^\d+(\.\d+)+([-.][A-Za-z0-9.-]+)?$")
+# The version tag of a pinned image: 16.10, 1.31.0, 3.11.14-slim-bookworm, v3.5.0 (Prometheus
+# tags its releases with a v); not 16, not latest.
+PINNED_TAG = re.compile(r"^v?\d+(\.\d+)+([-.][A-Za-z0-9.-]+)?$")
 
 
 def pinned(image: str) -> bool:
@@ -89,7 +107,8 @@ TEMPORAL_ENVCONFIG = frozenset(
 
 @cache
 def env_read_by_the_code() -> frozenset[str]:
-    read = re.compile(r"\b(?:environ|env|getenv)(?:\.get\(|\.setdefault\(|\(|\[)\s*\"(\w+)\"")
+    # `environ)`: `(env if env is not None else os.environ).get("…")` (results/store.py).
+    read = re.compile(r"\b(?:environ|env|getenv)\)?(?:\.get\(|\.setdefault\(|\(|\[)\s*\"(\w+)\"")
     found = {
         name for path in source_files() for name in read.findall(path.read_text(encoding="utf-8"))
     }
@@ -98,7 +117,8 @@ def env_read_by_the_code() -> frozenset[str]:
 
 def test_the_scan_of_the_code_finds_its_environment() -> None:
     """The environment checks below rely on this scan: it must see DESIGN §4's names."""
-    assert {"BLANCO_CONFIG", "BLANCO_CODEC_KEY", "BLANCO_OUTBOX"} <= env_read_by_the_code()
+    wanted = {"BLANCO_CONFIG", "BLANCO_CODEC_KEY", "BLANCO_OUTBOX", "BLANCO_RESULTS_URL"}
+    assert wanted <= env_read_by_the_code()
 
 
 # --- every YAML file ----------------------------------------------------------------------
@@ -125,7 +145,10 @@ def test_yaml_is_well_formed(path: Path) -> None:
 
 (COMPOSE,) = load_all(DEPLOY / "compose.yaml")
 SERVICES: dict[str, Any] = COMPOSE["services"]
-STACK = {"postgresql", "temporal", "temporal-ui", "temporal-setup", "worker", "api"}
+STACK = {
+    *("postgresql", "results-db", "temporal", "temporal-ui", "temporal-setup"),
+    *("worker", "api", "prometheus", "grafana"),
+}
 
 
 def interpolate_defaults(text: str) -> str:
@@ -193,6 +216,10 @@ def test_worker_and_api_run_the_commands_of_design(name: str, command: list[str]
         ("temporal-ui", "temporal", "service_healthy"),
         ("worker", "temporal-setup", "service_completed_successfully"),
         ("api", "temporal-setup", "service_completed_successfully"),
+        ("results-db", "postgresql", "service_healthy"),
+        ("worker", "results-db", "service_completed_successfully"),
+        ("api", "results-db", "service_completed_successfully"),
+        ("grafana", "prometheus", "service_healthy"),
     ],
 )
 def test_services_wait_for_what_they_need(name: str, dependency: str, condition: str) -> None:
@@ -200,15 +227,37 @@ def test_services_wait_for_what_they_need(name: str, dependency: str, condition:
 
 
 @pytest.mark.parametrize(
-    ("name", "probe"), [("postgresql", "pg_isready"), ("temporal", "7233"), ("api", "/healthz")]
+    ("name", "probe"),
+    [
+        ("postgresql", "pg_isready"),
+        ("temporal", "7233"),
+        ("api", "/healthz"),
+        ("prometheus", "/-/ready"),
+    ],
 )
 def test_long_running_services_have_healthchecks(name: str, probe: str) -> None:
     assert probe in " ".join(SERVICES[name]["healthcheck"]["test"])
 
 
-@pytest.mark.parametrize(("name", "port"), [("api", "8000:8000"), ("temporal-ui", "8080:8080")])
+@pytest.mark.parametrize(
+    ("name", "port"),
+    [
+        ("api", "8000:8000"),
+        ("temporal-ui", "8080:8080"),
+        ("prometheus", "9090:9090"),
+        ("grafana", "3000:3000"),
+    ],
+)
 def test_published_ports(name: str, port: str) -> None:
     assert any(str(entry).endswith(port) for entry in SERVICES[name]["ports"])
+
+
+@pytest.mark.parametrize("name", ["temporal", "temporal-ui", "prometheus", "grafana"])
+def test_operator_ports_listen_on_loopback_only(name: str) -> None:
+    """No login (the UIs, Prometheus) or an operator's one (Grafana): reached through a tunnel
+    or an authenticating proxy, never published on every interface."""
+    for entry in SERVICES[name]["ports"]:
+        assert str(entry).startswith("127.0.0.1:"), f"{name} publishes {entry}"
 
 
 @pytest.mark.parametrize("name", sorted(SERVICES))
@@ -226,17 +275,39 @@ def test_compose_environment_is_what_the_code_reads(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "variable"),
+    ("name", "key", "variable"),
     [
-        ("worker", "BLANCO_CODEC_KEY"),
-        ("api", "BLANCO_CODEC_KEY"),
-        ("api", "BLANCO_OPERATOR_TOKEN"),
-        ("postgresql", "POSTGRES_PASSWORD"),
+        ("worker", "BLANCO_CODEC_KEY", "BLANCO_CODEC_KEY"),
+        ("api", "BLANCO_CODEC_KEY", "BLANCO_CODEC_KEY"),
+        ("api", "BLANCO_OPERATOR_TOKEN", "BLANCO_OPERATOR_TOKEN"),
+        ("postgresql", "POSTGRES_PASSWORD", "POSTGRES_PASSWORD"),
+        ("results-db", "PGPASSWORD", "POSTGRES_PASSWORD"),
+        ("results-db", "BLANCO_RESULTS_PASSWORD", "BLANCO_RESULTS_PASSWORD"),
+        ("grafana", "GF_SECURITY_ADMIN_PASSWORD", "GRAFANA_ADMIN_PASSWORD"),
     ],
 )
-def test_secrets_must_be_set(name: str, variable: str) -> None:
-    """`${NAME:?message}`: compose refuses to start without them, rather than run without."""
-    assert SERVICES[name]["environment"][variable].startswith(f"${{{variable}:?")
+def test_secrets_must_be_set(name: str, key: str, variable: str) -> None:
+    """`${NAME:?message}`: compose refuses to start without them, rather than run without (or
+    with a default password committed here)."""
+    assert SERVICES[name]["environment"][key].startswith(f"${{{variable}:?")
+
+
+@pytest.mark.parametrize("name", ["worker", "api"])
+def test_the_results_url_needs_its_password(name: str) -> None:
+    assert "${BLANCO_RESULTS_PASSWORD:?" in SERVICES[name]["environment"]["BLANCO_RESULTS_URL"]
+
+
+def compose_variables() -> set[str]:
+    text = (DEPLOY / "compose.yaml").read_text(encoding="utf-8")
+    return set(re.findall(r"\$\{(\w+)", text))
+
+
+def test_env_example_names_every_variable_compose_reads() -> None:
+    documented = set(
+        re.findall(r"^(\w+)=", (DEPLOY / "env.example").read_text(encoding="utf-8"), re.M)
+    )
+    missing = compose_variables() - documented
+    assert not missing, f"deploy/env.example lacks {sorted(missing)}"
 
 
 def test_the_ui_decodes_through_the_api() -> None:
@@ -253,14 +324,14 @@ def test_the_default_config_file_of_compose_parses() -> None:
 # --- the search attributes the setup service registers ------------------------------------
 
 
-def setup_script() -> str:
-    """The script the setup service runs: its command, through the service's bind mounts."""
-    service = SERVICES["temporal-setup"]
+def setup_script(name: str = "temporal-setup") -> str:
+    """The script a one-shot service runs: its command, through the service's bind mounts."""
+    service = SERVICES[name]
     (script,) = [str(word) for word in service["command"] if str(word).endswith(".sh")]
     for source, target in bind_mounts(service):
         if script.startswith(target.rstrip("/") + "/"):
             return (source / script[len(target) :].lstrip("/")).read_text(encoding="utf-8")
-    raise AssertionError(f"{script} is not mounted into temporal-setup")
+    raise AssertionError(f"{script} is not mounted into {name}")
 
 
 def test_setup_creates_exactly_the_search_attributes_of_the_code() -> None:
@@ -418,6 +489,7 @@ def test_the_secret_template_holds_no_secret() -> None:
     assert secret["type"] == "Opaque" and "data" not in secret
     assert set(secret["stringData"]) >= {
         "BLANCO_CODEC_KEY",
+        "BLANCO_RESULTS_URL",
         "BLANCO_OPERATOR_TOKEN",
         "SENDGRID_API_KEY",
         "TWILIO_ACCOUNT_SID",
@@ -553,8 +625,308 @@ def test_constraints_hold_the_pins_of_pyproject() -> None:
     dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     for dependency in dependencies:
         name, _, version = dependency.partition("==")
+        # `psycopg[binary]` installs psycopg (and psycopg-binary): pip freeze names no extras,
+        # and pip refuses a constraint that has any.
+        name = name.split("[")[0]
         assert constraints.get(canonical(name)) == version, f"{dependency} vs constraints.txt"
 
 
 def canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
+
+
+# --- the results store's database ---------------------------------------------------------
+
+RESULTS_SCRIPT = DEPLOY / "postgresql" / "results.sh"
+
+
+def compose_results_url(name: str) -> URL:
+    """The worker's or API's BLANCO_RESULTS_URL with compose's variables as their names."""
+    return make_url(interpolate_defaults(SERVICES[name]["environment"]["BLANCO_RESULTS_URL"]))
+
+
+def test_results_db_runs_the_script_of_deploy_postgresql() -> None:
+    assert setup_script("results-db") == RESULTS_SCRIPT.read_text(encoding="utf-8")
+    assert SERVICES["results-db"]["environment"]["PGHOST"] == "postgresql"
+
+
+@pytest.mark.parametrize("name", ["worker", "api"])
+def test_the_results_url_is_the_database_results_db_makes(name: str) -> None:
+    url = compose_results_url(name)
+    script = RESULTS_SCRIPT.read_text(encoding="utf-8")
+    assert url.get_backend_name() == "postgresql"
+    assert (url.host, url.port) == ("postgresql", 5432)
+    assert url.password == "BLANCO_RESULTS_PASSWORD"
+    assert f"CREATE ROLE {url.username}" in script
+    assert f"CREATE DATABASE {url.database} OWNER {url.username}" in script
+
+
+@pytest.mark.parametrize(("name", "process"), COMPONENTS)
+def test_kubernetes_reads_the_results_url_from_the_secret(name: str, process: str) -> None:
+    (container,) = containers(deployment(name))
+    (entry,) = [e for e in container["env"] if e["name"] == "BLANCO_RESULTS_URL"]
+    assert entry["valueFrom"]["secretKeyRef"] == {
+        "name": "blanco-secrets",
+        "key": "BLANCO_RESULTS_URL",
+    }
+
+
+@pytest.fixture(scope="module")
+def postgres_server() -> Iterator[postgres.PostgresServer]:
+    if not postgres.available():
+        pytest.skip("PostgreSQL is not installed (no initdb): `apt-get install postgresql`")
+    with postgres.running() as server:
+        yield server
+
+
+def run_results_script(server: postgres.PostgresServer, password: str) -> str:
+    """deploy/postgresql/results.sh as results-db runs it, against the test's server."""
+    environment = {
+        "PATH": f"{server.bin}:/usr/bin:/bin",
+        "PGHOST": "127.0.0.1",
+        "PGPORT": str(server.port),
+        "PGUSER": "postgres",
+        "BLANCO_RESULTS_PASSWORD": password,
+    }
+    done = subprocess.run(
+        ["sh", str(RESULTS_SCRIPT)],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def role_and_database(server: postgres.PostgresServer) -> tuple[Any, ...]:
+    engine = create_engine(server.url().replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with engine.connect() as connection:
+            row = connection.execute(
+                text(
+                    "SELECT r.rolcanlogin, r.rolsuper, r.rolpassword,"
+                    " pg_get_userbyid(d.datdba), has_database_privilege('public', d.oid, 'CONNECT')"
+                    " FROM pg_authid r, pg_database d"
+                    " WHERE r.rolname = 'blanco' AND d.datname = 'blanco'"
+                )
+            ).one()
+            return tuple(row)
+    finally:
+        engine.dispose()
+
+
+def test_the_results_script_makes_the_role_and_database_and_runs_again(
+    postgres_server: postgres.PostgresServer,
+) -> None:
+    """Every `docker compose up` runs it: the second run finds both and changes the password
+    only; then the store migrates as that role in that database."""
+    assert "is ready" in run_results_script(postgres_server, "first0password")
+    can_login, superuser, first_hash, owner, public_connects = role_and_database(postgres_server)
+    assert (can_login, superuser, owner, public_connects) == (True, False, "blanco", False)
+    assert first_hash.startswith("SCRAM-SHA-256$")
+
+    run_results_script(postgres_server, "second0password")
+    *_, second_hash, _, _ = role_and_database(postgres_server)
+    assert second_hash != first_hash
+
+    url = postgres_server.url("blanco").replace("postgres@", "blanco:second0password@")
+    store = ResultsStore(url)
+    try:
+        store.upgrade()
+        assert {"conversations", "tasks"} <= set(inspect(store.engine).get_table_names())
+    finally:
+        store.close()
+
+
+# --- Prometheus and Grafana ---------------------------------------------------------------
+
+GRAFANA = DEPLOY / "grafana"
+DASHBOARD = GRAFANA / "dashboards" / "blanco.json"
+HISTOGRAM_SERIES = ("_bucket", "_sum", "_count")
+
+
+def container_file(service: str, path: str) -> Path:
+    """The file of deploy/ that a service sees at `path`, through its bind mounts."""
+    for source, target in bind_mounts(SERVICES[service]):
+        if path == target:
+            return source
+        if path.startswith(target.rstrip("/") + "/"):
+            return source / path[len(target) :].lstrip("/")
+    raise AssertionError(f"{service} has nothing of deploy/ mounted at {path}")
+
+
+def prometheus_config() -> dict[str, Any]:
+    (flag,) = [a for a in SERVICES["prometheus"]["command"] if a.startswith("--config.file=")]
+    config: dict[str, Any] = yaml.safe_load(
+        container_file("prometheus", flag.partition("=")[2]).read_text(encoding="utf-8")
+    )
+    return config
+
+
+def scraped() -> dict[str, tuple[str, int, str]]:
+    """job → (compose service, port, path) of every scrape job."""
+    jobs = {}
+    for job in prometheus_config()["scrape_configs"]:
+        (sd,) = job["dns_sd_configs"]
+        (name,) = sd["names"]
+        jobs[job["job_name"]] = (name, sd["port"], job.get("metrics_path", "/metrics"))
+    return jobs
+
+
+def test_prometheus_scrapes_the_worker_and_the_api_where_they_serve_metrics() -> None:
+    worker_port = int(DEFAULT_METRICS.rpartition(":")[2])
+    assert "BLANCO_WORKER_METRICS" not in SERVICES["worker"]["environment"]  # the default port
+    api_port = int(API_ARGS[API_ARGS.index("--port") + 1])
+    assert sorted(scraped().values()) == [
+        ("api", api_port, "/metrics"),
+        ("worker", worker_port, "/metrics"),
+    ]
+
+
+def provisioning(kind: str) -> list[dict[str, Any]]:
+    folder = container_file("grafana", f"/etc/grafana/provisioning/{kind}")
+    return [
+        yaml.safe_load(path.read_text(encoding="utf-8")) for path in sorted(folder.glob("*.yaml"))
+    ]
+
+
+def test_grafana_provisions_the_stacks_prometheus_as_its_datasource() -> None:
+    (config,) = provisioning("datasources")
+    (source,) = config["datasources"]
+    assert source["type"] == "prometheus" and source["isDefault"] is True
+    url = urlsplit(source["url"])
+    assert url.hostname == "prometheus" and url.hostname in SERVICES
+    assert any(str(entry).endswith(f":{url.port}") for entry in SERVICES["prometheus"]["ports"])
+
+
+def dashboard() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+    return loaded
+
+
+def test_grafana_provisions_the_dashboard_from_deploy_grafana() -> None:
+    (config,) = provisioning("dashboards")
+    (provider,) = config["providers"]
+    assert provider["type"] == "file"
+    folder = container_file("grafana", provider["options"]["path"])
+    assert DASHBOARD.parent == folder and DASHBOARD.exists()
+    home = SERVICES["grafana"]["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert container_file("grafana", home) == DASHBOARD
+
+
+def walk(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        yield node
+        for child in node.values():
+            yield from walk(child)
+    elif isinstance(node, list):
+        for child in node:
+            yield from walk(child)
+
+
+def test_the_dashboard_is_valid_json_on_the_provisioned_datasource() -> None:
+    board = dashboard()
+    assert board["uid"] and board["title"] and board["panels"]
+    (config,) = provisioning("datasources")
+    uid = config["datasources"][0]["uid"]
+    used = {
+        node["datasource"]["uid"]
+        for node in walk(board)
+        if isinstance(node.get("datasource"), dict)
+    }
+    assert used == {uid}
+    for panel in board["panels"]:
+        if panel["type"] != "row":
+            assert panel["targets"], f"{panel['title']} queries nothing"
+
+
+def dashboard_queries() -> list[str]:
+    queries = [node["expr"] for node in walk(dashboard()) if "expr" in node]
+    for variable in dashboard()["templating"]["list"]:
+        query = variable["query"]
+        queries.append(query["query"] if isinstance(query, dict) else query)
+    return queries
+
+
+# What PromQL says that is not a metric; label names (after `by`) and matchers are cut first.
+PROMQL_WORDS = frozenset(
+    {"sum", "rate", "increase", "histogram_quantile", "clamp_min", "label_values", "by"}
+)
+
+
+def metrics_named(query: str) -> set[str]:
+    query = re.sub(r'"[^"]*"', "", query)  # strings: matchers' values
+    query = re.sub(r"\{[^}]*\}|\[[^\]]*\]", "", query)  # matchers, ranges ($__rate_interval)
+    query = re.sub(r"\b(by|without)\s*\([^)]*\)", r"\1", query)  # label names
+    query = re.sub(r"(label_values\([^,)]*),[^)]*\)", r"\1)", query)  # its label argument
+    query = re.sub(r"\b\d+(\.\d+)?(e[-+]?\d+)?\b|\$\w+", "", query)  # numbers, variables
+    return set(re.findall(r"[A-Za-z_:][A-Za-z0-9_:]*", query)) - PROMQL_WORDS
+
+
+def worker_series() -> set[str]:
+    """The series Blanco adds to the worker's endpoint: the names in workflows/ and
+    activities/, given whole to the SDK's meter; a histogram's as Prometheus exposes it."""
+    constants: dict[str, str] = {}
+    histograms: set[str] = set()
+    for path in source_files():
+        if path.relative_to(ROOT).parts[0] not in {"workflows", "activities"}:
+            continue
+        code = path.read_text(encoding="utf-8")
+        constants |= dict(re.findall(r'^([A-Z][A-Z0-9_]*) = "(blanco_\w+)"', code, re.M))
+        histograms |= set(re.findall(r"create_histogram\w*\(\s*([A-Z][A-Z0-9_]*)", code))
+    series = set()
+    for constant, name in constants.items():
+        is_histogram = constant in histograms
+        series |= {name + s for s in HISTOGRAM_SERIES} if is_histogram else {name}
+    return series
+
+
+def api_series() -> set[str]:
+    """The API's own series, from its registry (prometheus_client adds `_total`)."""
+    series = set()
+    for family in ApiMetrics().registry.collect():
+        if family.type == "counter":
+            series.add(family.name + "_total")
+        elif family.type == "histogram":
+            series |= {family.name + s for s in HISTOGRAM_SERIES}
+        else:
+            series.add(family.name)
+    return series
+
+
+def test_the_scan_of_the_code_finds_its_metrics() -> None:
+    """The dashboard check below relies on these scans: they must see the known names."""
+    assert {"blanco_replies_total", "blanco_first_response_seconds_bucket"} <= worker_series()
+    assert "blanco_touches_sent_total" in worker_series()
+    assert {"blanco_http_requests_total", "blanco_leads_accepted_total"} <= api_series()
+
+
+def test_every_metric_the_dashboard_queries_exists_in_the_code() -> None:
+    known = worker_series() | api_series()
+    for query in dashboard_queries():
+        named = metrics_named(query)
+        assert named, f"no metric in {query!r}"
+        assert named <= known, f"{sorted(named - known)} (in {query!r}) is no series of the code"
+
+
+@pytest.mark.parametrize(
+    "wanted",
+    [
+        "blanco_first_response_seconds_bucket",  # speed to lead
+        "blanco_replies_total",
+        "blanco_lead_outcomes_total",
+        "blanco_http_requests_total",
+    ],
+)
+def test_the_dashboard_shows_the_live_series_of_the_issue(wanted: str) -> None:
+    assert any(wanted in metrics_named(query) for query in dashboard_queries())
+
+
+def test_the_dashboard_shows_outcomes_by_kind_and_api_errors() -> None:
+    queries = dashboard_queries()
+    assert any(
+        "blanco_lead_outcomes_total" in q and re.search(r"by \([^)]*\bkind\b", q) for q in queries
+    )
+    assert any("blanco_http_requests_total" in q and 'status=~"5..' in q for q in queries)
