@@ -20,6 +20,7 @@ from api.inbox.export import funnel_csv
 from api.inbox.rendering import InboxRoute, describe, page, protect, texts
 from api.inbox.report_view import audit_view, funnel_view
 from api.inbox.sessions import Session, SessionDep
+from api.inbox.texts import Texts
 from api.inbox.views import local
 from api.salespeople import manager
 from results.audit import Audit, audit
@@ -30,6 +31,15 @@ router = APIRouter(prefix="/inbox", route_class=InboxRoute, include_in_schema=Fa
 
 # The audit's three funnels; the page's own grouping reuses one when it is the same.
 AUDIT_GROUPINGS = ("contact_quality", "kind", "source")
+
+
+def day_text(day: date, t: Texts) -> str:
+    """`3-11-2026` (nl) or `3/11/2026` (en): the order each locale reads dates in."""
+    return (
+        f"{day.day}-{day.month}-{day.year}"
+        if t.locale == "nl"
+        else f"{day.day}/{day.month}/{day.year}"
+    )
 
 
 def today(session: Session) -> date:
@@ -91,6 +101,8 @@ async def results(request: Request, session: SessionDep, store: ResultsDep) -> R
         report=funnel_view(found, session.dealer, t),
         audit=audit_view(audited, t),
         query=query,
+        first=day_text(query.first, t),
+        last=day_text(query.last, t),
         by_label=" · ".join(t(f"grouping.{name}") for name in query.by),
     )
 

@@ -156,7 +156,7 @@ async def test_the_manager_sees_the_funnel_by_source_over_the_last_30_days(
         str(n) for n in (LEADS, CONTACTED, WON, WON, WON)
     ]
     # the small group is marked, and the charts are SVG with whiskers, no script
-    assert re.search(r"autotrader <span class=\"badge\">te weinig om te vergelijken", funnel)
+    assert re.search(r"autotrader<span class=\"small-mark\">te weinig om te vergelijken", funnel)
     assert funnel.count("<svg") == 3 and 'class="whisker"' in funnel
     assert "<script" not in funnel
 
