@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from api.inbox.forms import Invalid
-from results.reports import GROUPINGS, check_grouping
+from results.reports import check_grouping
 
 DEFAULT_DAYS = 30  # the last 30 days, today included
 LONGEST_DAYS = 731  # two years: longer periods are a backfill's job, not a page's
@@ -76,4 +76,4 @@ def shown_values(params: Mapping[str, str]) -> dict[str, str]:
     return {name: params.get(name, "")[:LONGEST_VALUE] for name in ("from", "to", "by")}
 
 
-__all__ = ["GROUPINGS", "ResultsQuery", "parse", "shown_values"]
+__all__ = ["ResultsQuery", "parse", "shown_values"]
