@@ -206,6 +206,119 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     "kind.offer": ("bod", "offer"),
     "kind.callback_request": ("terugbelverzoek", "callback request"),
     "kind.general": ("algemene vraag", "general question"),
+    # --- the results page (managers) ------------------------------------------------------
+    "nav.tasks": ("Taken", "Tasks"),
+    "nav.results": ("Resultaten", "Results"),
+    "results.title": ("Resultaten", "Results"),
+    "results.from": ("Van", "From"),
+    "results.to": ("Tot en met", "To"),
+    "results.by": ("Per", "By"),
+    "results.show": ("Tonen", "Show"),
+    "results.csv": ("Download CSV", "Download CSV"),
+    "results.period": (
+        "{leads} leads binnengekomen van {first} tot en met {last}.",
+        "{leads} leads arrived from {first} to {last}.",
+    ),
+    "results.funnel": ("Funnel per {by}", "Funnel by {by}"),
+    "results.group": ("Groep", "Group"),
+    "results.total": ("Totaal", "Total"),
+    "results.none": ("(geen)", "(none)"),
+    "results.small": ("te weinig om te vergelijken", "too few to compare"),
+    "results.empty": (
+        "Geen leads in deze periode.",
+        "No leads in this period.",
+    ),
+    "results.chart": (
+        "{stage}: deel van de leads, met 95%-interval",
+        "{stage}: share of leads, with 95% interval",
+    ),
+    "results.whiskers": (
+        "De streepjes om elke balk tonen het 95%-interval: waar de echte kans waarschijnlijk ligt.",
+        "The whisker on each bar is the 95% interval: where the true rate probably lies.",
+    ),
+    "grouping.source": ("bron", "source"),
+    "grouping.kind": ("soort", "kind"),
+    "grouping.first_channel": ("eerste kanaal", "first channel"),
+    "grouping.contact_quality": ("contactgegevens", "contact data"),
+    "grouping.salesperson": ("verkoper", "salesperson"),
+    "stage.leads": ("Leads", "Leads"),
+    "stage.contacted": ("Contact", "Contacted"),
+    "stage.appointment": ("Afspraak", "Appointment"),
+    "stage.shown": ("Gekomen", "Showed up"),
+    "stage.won": ("Verkocht", "Won"),
+    "stage.lost": ("Verloren", "Lost"),
+    "stage.unreachable": ("Onbereikbaar", "Unreachable"),
+    "stage.opted_out": ("Afgemeld", "Opted out"),
+    "quality.complete": ("compleet", "complete"),
+    "quality.email_only": ("alleen e-mail", "e-mail only"),
+    "quality.phone_only": ("alleen telefoon", "phone only"),
+    "quality.placeholder_phone": ("nummer als 0000000000", "placeholder phone"),
+    "quality.no_channel": ("geen kanaal", "no channel"),
+    "channel.none": ("geen kanaal", "no channel"),
+    "audit.title": ("Vooroordelen getoetst", "Perception audit"),
+    "audit.intro": (
+        "Elke lead krijgt dezelfde opvolging. Hier staan de leads waar de branche aan twijfelt "
+        "naast de leads die zij vertrouwt. Een verschil telt pas als de 95%-intervallen "
+        "elkaar niet overlappen.",
+        "Every lead gets the same follow-up. Here the leads the trade doubts stand beside the "
+        "ones it trusts. A difference counts only when the 95% intervals do not overlap.",
+    ),
+    "audit.leads": ("{n} tegenover {m} leads", "{n} against {m} leads"),
+    "audit.contact_quality.title": (
+        "Nummer als 0000000000 of geen telefoon, tegenover complete gegevens",
+        "Placeholder or missing phone against complete contact data",
+    ),
+    "audit.contact_quality.doubted": ("Geen bruikbaar nummer", "No usable phone number"),
+    "audit.contact_quality.trusted": ("Complete gegevens", "Complete contact data"),
+    "audit.kind.title": (
+        "Brochureaanvragen en lage biedingen, tegenover proefritten en prijsvragen",
+        "Brochure requests and low bids against test drives and price questions",
+    ),
+    "audit.kind.doubted": ("Brochure en bod", "Brochures and bids"),
+    "audit.kind.trusted": ("Proefrit en prijsvraag", "Test drives and prices"),
+    "audit.source.title": (
+        "{source} tegenover alle andere bronnen",
+        "{source} against all other sources",
+    ),
+    "audit.source.trusted": ("Alle andere bronnen", "All other sources"),
+    "audit.this": ("deze soort lead", "this kind"),
+    "audit.this_source": ("deze bron", "this source"),
+    "audit.won.no_evidence": (
+        "Geen bewijs dat {this} slechter converteert.",
+        "No evidence that {this} converts worse.",
+    ),
+    "audit.won.worse": (
+        "Minder vaak verkocht, buiten het toeval: de intervallen overlappen niet. "
+        "Kijk naar hoe deze leads opgevolgd worden, niet naar de leads.",
+        "Won less often, beyond chance: the intervals do not overlap. "
+        "Look at how these leads are followed up, not at the leads.",
+    ),
+    "audit.won.better": (
+        "Vaker verkocht, buiten het toeval: de intervallen overlappen niet.",
+        "Won more often, beyond chance: the intervals do not overlap.",
+    ),
+    "audit.contacted.no_evidence": (
+        "Geen bewijs dat {this} minder vaak antwoordt.",
+        "No evidence that {this} answers less often.",
+    ),
+    "audit.contacted.worse": (
+        "Minder vaak contact, buiten het toeval: de intervallen overlappen niet. "
+        "Kijk naar de kanalen waarop deze klanten benaderd worden.",
+        "Contacted less often, beyond chance: the intervals do not overlap. "
+        "Look at the channels these customers are reached on.",
+    ),
+    "audit.contacted.better": (
+        "Vaker contact, buiten het toeval: de intervallen overlappen niet.",
+        "Contacted more often, beyond chance: the intervals do not overlap.",
+    ),
+    "audit.too_few": (
+        "Te weinig leads om te vergelijken ({n} tegenover {m}; minstens {least} aan elke kant).",
+        "Too few leads to compare ({n} against {m}; at least {least} on each side).",
+    ),
+    "audit.none": (
+        "Geen bronnen in deze periode.",
+        "No sources in this period.",
+    ),
     # --- refusals and errors ---------------------------------------------------------------
     "refused.title": ("Niet gelukt", "Not done"),
     "error.title": ("Dat lukt niet", "That did not work"),
@@ -256,6 +369,19 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
         "enter an e-mail address or a phone number",
     ),
     "invalid.reason": ("geef een reden", "give a reason"),
+    "invalid.period": (
+        "vul de datums in als JJJJ-MM-DD",
+        "enter the dates as YYYY-MM-DD",
+    ),
+    "invalid.period_order": (
+        "de begindatum ligt na de einddatum",
+        "the first day is after the last day",
+    ),
+    "invalid.period_long": (
+        "kies een periode van hoogstens twee jaar",
+        "choose a period of at most two years",
+    ),
+    "invalid.grouping": ("kies een indeling uit de lijst", "pick a grouping from the list"),
     "window.hours": ("{h} u {m} min", "{h} h {m} min"),
     "window.minutes": ("{m} min", "{m} min"),
 }
