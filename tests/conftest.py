@@ -68,11 +68,34 @@ DEV_SERVER = BIN / "temporal"
 
 T = TypeVar("T")
 
-ACTIVITY_CLOSED = {
-    EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: "activity_task_completed_event_attributes",
-    EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED: "activity_task_failed_event_attributes",
-    EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: "activity_task_timed_out_event_attributes",
-    EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED: "activity_task_canceled_event_attributes",
+# Commands a run has issued that the server has not finished: each opener, and the events
+# that close it (by their attributes' reference to the opener's event id).
+PENDING_OPENERS = {
+    EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+    EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+    EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED,
+}
+PENDING_CLOSERS = {
+    EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: ("activity_task_completed", "scheduled"),
+    EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED: ("activity_task_failed", "scheduled"),
+    EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: ("activity_task_timed_out", "scheduled"),
+    EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED: ("activity_task_canceled", "scheduled"),
+    EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED: (
+        "external_workflow_execution_signaled",
+        "initiated",
+    ),
+    EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED: (
+        "signal_external_workflow_execution_failed",
+        "initiated",
+    ),
+    EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED: (
+        "child_workflow_execution_started",
+        "initiated",
+    ),
+    EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED: (
+        "start_child_workflow_execution_failed",
+        "initiated",
+    ),
 }
 WORKFLOW_TASK_OPEN = {
     EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
@@ -190,25 +213,27 @@ async def eventually(
 
 
 async def in_flight(client: Client, workflow_id: str) -> bool:
-    """Whether a workflow task or an activity of the workflow's current run is still open,
-    read from its history (the time-skipping server's describe does not list them)."""
-    scheduled: set[int] = set()
+    """Whether a workflow task of the workflow's current run is open, or a command it issued
+    (an activity, a signal to another workflow, a child's start) is unfinished, read from its
+    history (the time-skipping server's describe does not list them)."""
+    pending: set[int] = set()
     task_open = False
     try:
         async for event in client.get_workflow_handle(workflow_id).fetch_history_events():
             kind = event.event_type
-            if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-                scheduled.add(event.event_id)
-            elif kind in ACTIVITY_CLOSED:
-                attributes = getattr(event, ACTIVITY_CLOSED[kind])
-                scheduled.discard(attributes.scheduled_event_id)
+            if kind in PENDING_OPENERS:
+                pending.add(event.event_id)
+            elif kind in PENDING_CLOSERS:
+                name, opener = PENDING_CLOSERS[kind]
+                attributes = getattr(event, f"{name}_event_attributes")
+                pending.discard(getattr(attributes, f"{opener}_event_id"))
             elif kind in WORKFLOW_TASK_OPEN or kind in WORKFLOW_TASK_CLOSED:
                 task_open = kind in WORKFLOW_TASK_OPEN
             elif kind in WORKFLOW_CLOSED:
                 return False
     except RPCError:
         return False  # gone already
-    return task_open or bool(scheduled)
+    return task_open or bool(pending)
 
 
 async def terminate_settled(client: Client, workflow_id: str, reason: str = "test done") -> None:
