@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
+from sqlalchemy import select
 from temporalio import activity
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType, WorkflowExecutionStatus
@@ -63,6 +64,8 @@ from leads.models import (
     TaskState,
     TaskStatus,
 )
+from results.store import ResultsStore
+from results.tables import conversations
 from tests.conftest import TEST_SERVER, dealer_dict, eventually
 from worker import build_worker
 from workflows.lead_follow_up import LeadFollowUp
@@ -116,6 +119,7 @@ def check(condition: bool, what: str) -> None:
 @dataclass
 class Recorder:
     env: WorkflowEnvironment
+    store: ResultsStore  # the results store every recording worker writes to
     written: list[Path] = field(default_factory=list)
     started: list[str] = field(default_factory=list)  # lead workflow ids
     tasks: list[str] = field(default_factory=list)  # SalesTask workflow ids
@@ -204,6 +208,14 @@ class Recorder:
         last_run = (await self.execution(first.id)).execution.run_id
         last = self.client.get_workflow_handle(first.id, run_id=last_run)
         await self.write(f"{name}-continued", last, COMPLETED)
+
+    async def task_running(self, task: WorkflowHandle[SalesTask, TaskState]) -> bool:
+        """Whether the task's workflow runs yet (its lead names it a moment before)."""
+        try:
+            await task.query(SalesTask.state, rpc_timeout=QUERY_TIMEOUT)
+        except (RPCError, WorkflowQueryFailedError):
+            return False
+        return True
 
     def task(self, task_id: str) -> WorkflowHandle[SalesTask, TaskState]:
         if task_id not in self.tasks:
@@ -475,7 +487,9 @@ async def newer_version(rec: Recorder) -> None:
     )
     with tempfile.TemporaryDirectory(prefix="blanco-record-newer-") as tmp:
         senders = Senders(outbox=OutboxProvider(Path(tmp) / "outbox.jsonl"))
-        async with build_worker(rec.client, config, senders, wrap=from_a_newer_version):
+        async with build_worker(
+            rec.client, config, senders, wrap=from_a_newer_version, results=rec.store
+        ):
             await newer_run(rec, config)
 
 
@@ -591,6 +605,39 @@ async def salesperson(rec: Recorder, config: Config) -> None:
     await rec.write("salesperson-SalesTask", task, COMPLETED)
 
 
+async def results(rec: Recorder, config: Config) -> None:
+    """(i) The results store's writes (patch `results-store`): the first answer, the reply,
+    the claim and a lost outcome with its reason, each a local activity's marker; the row
+    is checked in the store."""
+    lead = fake_lead("Lotte Proef", "lotte.proef@example.nl", "+31 6 11223388")
+    handle = await rec.start(config, lead)
+    await rec.until(handle, lambda s: len(s.touches) == 1)
+    await handle.signal(
+        LeadFollowUp.customer_replied,
+        CustomerReplied(channel="email", text="Wat is de laagste prijs?", event_id="msg-i-1"),
+    )
+    state = await rec.until(handle, lambda s: s.open_task_id is not None)
+    task = rec.task(state.open_task_id or "")
+    await eventually(lambda: rec.task_running(task), lambda ok: ok, env=rec.env)
+    await task.execute_update(SalesTask.claim, Claim(salesperson_id="jan"))
+    await rec.until(handle, lambda s: s.salesperson_id == "jan")
+    await handle.execute_update(
+        LeadFollowUp.record_outcome,
+        RecordOutcome(outcome="lost", reason="bought elsewhere", salesperson_id="jan"),
+    )
+    final = await rec.finish(handle)
+    check(final.status is LeadStatus.LOST, f"status {final.status}")
+    done = await rec.finish(task)
+    check(done.status is TaskStatus.DONE, f"task {done.status}")
+    with rec.store.connect() as connection:
+        row = connection.execute(
+            select(conversations).where(conversations.c.lead_id == handle.id)
+        ).one()
+    check(row.outcome == "lost" and row.claimed_at is not None, f"row {row}")
+    await rec.write("results-LeadFollowUp", handle, COMPLETED)
+    await rec.write("results-SalesTask", task, COMPLETED)
+
+
 SCENARIOS: dict[str, Callable[[Recorder, Config, Config], Awaitable[None]]] = {
     "unreachable": lambda rec, config, limited: unreachable(rec, config),
     "reply": lambda rec, config, limited: reply(rec, config),
@@ -600,6 +647,7 @@ SCENARIOS: dict[str, Callable[[Recorder, Config, Config], Awaitable[None]]] = {
     "after-erasure": lambda rec, config, limited: after_erasure(rec, config),
     "newer-version": lambda rec, config, limited: newer_version(rec),
     "salesperson": lambda rec, config, limited: salesperson(rec, config),
+    "results": lambda rec, config, limited: results(rec, config),
 }
 
 
@@ -623,12 +671,13 @@ async def record(names: list[str]) -> list[Path]:
     limited = recording_config(LIMITED_QUEUE, history_limit=LOW_HISTORY_LIMIT)
     with tempfile.TemporaryDirectory(prefix="blanco-record-") as tmp:
         senders = Senders(outbox=OutboxProvider(Path(tmp) / "outbox.jsonl"))
+        store = ResultsStore(f"sqlite:///{Path(tmp) / 'results.db'}")
         async with (
             recording_server() as env,
-            build_worker(env.client, config, senders),
-            build_worker(env.client, limited, senders),
+            build_worker(env.client, config, senders, results=store),
+            build_worker(env.client, limited, senders, results=store),
         ):
-            rec = Recorder(env)
+            rec = Recorder(env, store)
             try:
                 for name in names:
                     await SCENARIOS[name](rec, config, limited)
