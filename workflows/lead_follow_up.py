@@ -33,7 +33,11 @@ with workflow.unsafe.imports_passed_through():
     from leads.conversation import CadenceDone, Conversation, TouchDue, trim
     from leads.identity import task_id
     from leads.messages import stage_for
-    from leads.milestones import RECORD_CONVERSATION, conversation_figures
+    from leads.milestones import (
+        RECORD_CONVERSATION,
+        ConversationFigures,
+        conversation_figures,
+    )
     from leads.models import (
         AppointmentKind,
         AutoReplied,
@@ -817,6 +821,15 @@ class LeadFollowUp:
         return None if number is None else c.message_by_number(number)
 
     # --- the query ------------------------------------------------------------------------
+
+    @workflow.query
+    def results_figures(self) -> ConversationFigures:
+        """The conversation's row of the results store, as `record_conversation` writes it:
+        what the backfill (`python -m results backfill`) reads from runs that started, or
+        closed, before the store existed."""
+        if self._c is None:
+            raise ApplicationError("the lead is still starting")
+        return conversation_figures(self._c, _conversation())
 
     @workflow.query
     def state(self) -> LeadState:

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from temporalio import activity
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowHandle, WorkflowQueryFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.providers.outbox import OutboxProvider
@@ -97,7 +97,15 @@ class Lab:
     async def until(
         self, handle: WorkflowHandle[LeadFollowUp, LeadState], accept: Callable[[Any], bool]
     ) -> LeadState:
-        return await eventually(lambda: handle.query(LeadFollowUp.state), accept, env=self.env)
+        async def probe() -> LeadState | None:
+            try:
+                return await handle.query(LeadFollowUp.state)
+            except WorkflowQueryFailedError:
+                return None  # still loading its plan: no state yet
+
+        found = await eventually(probe, lambda s: s is not None and accept(s), env=self.env)
+        assert found is not None
+        return found
 
     def rows(self, table: Any, lead: str) -> list[Row]:
         with self.store.connect() as connection:
