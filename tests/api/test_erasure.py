@@ -5,8 +5,14 @@ customer's next lead is not contacted by SMS."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import select
+
 from leads.identity import opt_out_id
 from leads.models import Channel, LeadStatus
+from results.store import ResultsStore
+from results.tables import conversations
 from tests.api.conftest import SECRET, Api, assert_error, customer_lead
 from tests.api.test_inbound import started
 from tests.conftest import eventually
@@ -105,3 +111,28 @@ async def test_an_erased_lead_reads_as_gone_at_once(api: Api) -> None:
         f"/v1/leads/{lead_id}/outcome", json={"outcome": "won"}, headers=api.bearer("jan")
     )
     assert_error(outcome, 404, "unknown_lead")
+
+
+async def test_erasure_keeps_the_figures_and_removes_the_link(api: Api) -> None:
+    """Rule 8 and the right to erasure together: the lead's row in the results store stays
+    (the funnel keeps counting it), but nothing in it leads back to the person any more."""
+    lead_id, _ = await started(api)
+    store = ResultsStore.from_env()  # the one the worker and the API write (tests/conftest)
+
+    def rows(where: Any) -> list[dict[str, Any]]:
+        with store.connect() as connection:
+            found = connection.execute(select(conversations).where(where))
+            return [dict(row._mapping) for row in found]
+
+    async def recorded() -> list[dict[str, Any]]:
+        return rows(conversations.c.lead_id == lead_id)
+
+    [before] = await eventually(recorded, lambda found: len(found) == 1, deadline=15)
+    erased = await api.http.delete(f"/v1/leads/{lead_id}", headers=api.bearer("marieke"))
+    assert erased.status_code == 204, erased.text
+    assert rows(conversations.c.lead_id == lead_id) == []
+    [after] = rows(conversations.c.conversation_id == before["conversation_id"])
+    assert after["lead_id"].startswith("erased-") and lead_id not in after["lead_id"]
+    figures = {k for k in before if k not in ("lead_id", "recorded_at")}
+    moved = {k for k in figures if before[k] != after[k] and k not in ("status", "revision")}
+    assert not moved, moved  # the erasure's own end of the lead is not a result
