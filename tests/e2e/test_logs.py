@@ -180,6 +180,7 @@ def stack(
         BLANCO_CONFIG=str(config),
         BLANCO_LOG_LEVEL="DEBUG",
         BLANCO_OUTBOX=str(tmp_path / "outbox.jsonl"),
+        BLANCO_RESULTS_URL=f"sqlite:///{tmp_path / 'results.db'}",
         BLANCO_OPERATOR_TOKEN=OPERATOR,
         BLANCO_WORKER_METRICS=f"127.0.0.1:{unused_port()}",
         TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host,
