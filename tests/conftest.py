@@ -151,12 +151,28 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping server per test module (a second to start): the clock skips only when
     nothing is pending anywhere on the server, so a workflow one module leaves waiting on a
     task queue whose worker is gone must not hold up the time of every module after it."""
+    async with time_skipping_server() as env:
+        yield env
+
+
+@pytest.fixture
+async def own_time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server for one test that skips weeks: nothing another test left
+    behind on a shared server can stall its clock."""
+    async with time_skipping_server() as env:
+        yield env
+
+
+@contextlib.asynccontextmanager
+async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(TEST_SERVER), data_converter=TEST_CONVERTER
     )
-    await register_search_attributes(env.client)
-    yield env
-    await env.shutdown()
+    try:
+        await register_search_attributes(env.client)
+        yield env
+    finally:
+        await env.shutdown()
 
 
 @pytest.fixture(scope="session")

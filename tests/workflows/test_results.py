@@ -259,7 +259,14 @@ async def test_rule8_lost_keeps_its_reason_label(lab: Lab) -> None:
     )
 
 
-async def test_rule5_unreachable_only_after_the_whole_cadence(lab: Lab) -> None:
+async def test_rule5_unreachable_only_after_the_whole_cadence(
+    own_time_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    async with lab_for(own_time_env, tmp_path) as lab:
+        await _unreachable(lab)
+
+
+async def _unreachable(lab: Lab) -> None:
     unique = uuid.uuid4().hex[:8]
     customer = {"name": "Pieter Proef", "email": f"p.{unique}@example.nl", "phone": "0000000000"}
     handle = await lab.start(customer=customer)
