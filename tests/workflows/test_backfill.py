@@ -50,7 +50,7 @@ async def test_rule8_backfill_records_open_and_closed_leads_once(
     async with build_worker(
         dev_env.client, config, senders, task_queue=queue, wrap=without_the_store
     ):
-        lab = Lab(dev_env, config, store, queue)
+        lab = Lab(dev_env, config, queue, tmp_path / "outbox.jsonl", store=store)
         closed = await lab.start()
         await lab.until(closed, lambda s: len(s.touches) == 1)
         await closed.signal(LeadFollowUp.opted_out, OptedOut(channel="all"))

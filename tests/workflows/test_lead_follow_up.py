@@ -85,7 +85,8 @@ class Engine:
             tasks = [
                 e.detail for e in state.events if e.what.startswith("task_opened") and e.detail
             ]
-            for workflow_id in [handle.id, *tasks]:
+            # The tasks first: a task that is told of its lead's end signals the lead back.
+            for workflow_id in [*tasks, handle.id]:
                 await terminate_settled(self.env.client, workflow_id)
 
     def lines(self) -> list[dict[str, Any]]:

@@ -25,12 +25,9 @@ from temporalio.testing import WorkflowEnvironment
 from activities.providers.outbox import OutboxProvider
 from activities.results import ResultsActivities
 from activities.senders import Senders
-from leads.config import Config
-from leads.identity import lead_id
 from leads.milestones import RECORD_CONVERSATION, ConversationFigures
 from leads.models import (
     CustomerReplied,
-    Lead,
     LeadState,
     LeadStatus,
     LogCall,
@@ -40,7 +37,8 @@ from leads.models import (
 )
 from results.store import ResultsStore
 from results.tables import conversations, tasks
-from tests.conftest import eventually, make_config, terminate_settled
+from tests.conftest import eventually, make_config
+from tests.workflows.test_lead_follow_up import Engine
 from worker import build_worker
 from workflows.lead_follow_up import LeadFollowUp
 from workflows.sales_task import Claim, SalesTask
@@ -66,36 +64,16 @@ class FlakyResults(ResultsActivities):
 
 
 @dataclass
-class Lab:
-    env: WorkflowEnvironment
-    config: Config
-    store: ResultsStore
-    task_queue: str
-    started: list[WorkflowHandle[LeadFollowUp, LeadState]] = field(default_factory=list)
+class Lab(Engine):
+    """The workflow tests' engine, with the results store its worker writes to."""
 
-    async def start(self, **lead_fields: Any) -> WorkflowHandle[LeadFollowUp, LeadState]:
-        unique = uuid.uuid4().hex[:12]
-        customer = {"name": "Pieter Proef", "email": f"pieter.{unique}@example.nl"}
-        fields: dict[str, Any] = {
-            "source": "marktplaats",
-            "external_id": f"mp-{unique}",
-            "kind": "offer",
-            "customer": customer,
-            "vehicle": {"make": "Volkswagen", "model": "Golf"},
-            "offer_amount": 9500,
-            **lead_fields,
-        }
-        dealer = self.config.dealers[0]
-        lead = Lead.model_validate({**fields, "dealer_id": dealer.id})
-        wid = lead_id(dealer.id, dealer.webhook_secret, lead, dealer.country)
-        handle = await self.env.client.start_workflow(
-            LeadFollowUp.run, lead, id=wid, task_queue=self.task_queue
-        )
-        self.started.append(handle)
-        return handle
+    store: ResultsStore = field(kw_only=True)
 
     async def until(
-        self, handle: WorkflowHandle[LeadFollowUp, LeadState], accept: Callable[[Any], bool]
+        self,
+        handle: WorkflowHandle[LeadFollowUp, LeadState],
+        accept: Callable[[Any], bool],
+        step: timedelta = timedelta(0),
     ) -> LeadState:
         async def probe() -> LeadState | None:
             try:
@@ -103,7 +81,9 @@ class Lab:
             except WorkflowQueryFailedError:
                 return None  # still loading its plan: no state yet
 
-        found = await eventually(probe, lambda s: s is not None and accept(s), env=self.env)
+        found = await eventually(
+            probe, lambda s: s is not None and accept(s), env=self.env, step=step
+        )
         assert found is not None
         return found
 
@@ -136,16 +116,6 @@ class Lab:
         await self.until(handle, lambda s: s.salesperson_id == "jan")
         return task
 
-    async def terminate_all(self) -> None:
-        for handle in self.started:
-            state = await self.env.client.get_workflow_handle_for(
-                LeadFollowUp.run, handle.id
-            ).query(LeadFollowUp.state)
-            opened = [e.detail for e in state.events if e.what.startswith("task_opened")]
-            # The tasks first: a task that is told of its lead's end signals the lead back.
-            for workflow_id in [*[tid for tid in opened if tid], handle.id]:
-                await terminate_settled(self.env.client, workflow_id)
-
 
 async def _started(task: WorkflowHandle[SalesTask, Any]) -> bool:
     try:
@@ -167,7 +137,7 @@ async def lab_for(
     store = store or ResultsStore(f"sqlite:///{tmp_path / 'results.db'}")
     queue = task_queue or f"results-{uuid.uuid4()}"
     senders = Senders(outbox=OutboxProvider(tmp_path / "outbox.jsonl"))
-    lab = Lab(env, config, store, queue)
+    lab = Lab(env, config, queue, tmp_path / "outbox.jsonl", store=store)
 
     def flaky(fn: Callable[..., Any]) -> Callable[..., Any]:
         named = activity._Definition.from_callable(fn)
