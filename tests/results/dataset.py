@@ -263,7 +263,7 @@ def conversations(start: datetime = START) -> Iterator[ConversationFigures]:
         n += 1
     old = Block(OLD_ROWS, "website", "test_drive", "complete", "email", "jan", "won")
     for i in range(old.count):
-        arrived = start - timedelta(days=10, hours=i)
+        arrived = start - timedelta(days=40, hours=i)  # before any 30-day period with start
         yield _slow(_conversation(DEALER, old, n, arrived, _Counters(), Counter()))
         n += 1
 
