@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint unit workflows e2e bench bench-inbox bench-intake clean
+.PHONY: run test lint unit workflows e2e bench bench-inbox bench-intake bench-funnel clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ bench-inbox: $(STAMP)  ## the inbox: a customer's SMS → its task on the page; 
 
 bench-intake: $(STAMP)  ## intake over HTTP: signed leads through the API process, 202 → outbox
 	$(PY) bench/intake.py
+
+bench-funnel: $(STAMP)  ## the reports on 100,000 conversations, SQLite and PostgreSQL (when installed)
+	$(PY) bench/funnel.py
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache *.egg-info

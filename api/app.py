@@ -14,7 +14,17 @@ from temporalio.client import Client
 
 from activities.providers.outbox import OutboxProvider
 from activities.senders import outbox_from_env
-from api import codec_routes, errors, inbox, intake, metrics, openapi, salespeople, unsubscribe
+from api import (
+    codec_routes,
+    errors,
+    inbox,
+    intake,
+    metrics,
+    openapi,
+    reports,
+    salespeople,
+    unsubscribe,
+)
 from api import inbound as inbound_routes
 from api.access_log import AccessLog, route_templates
 from api.deps import InboundSecrets
@@ -53,7 +63,10 @@ def create_app(
         redoc_url=None,
         title="Blanco",
         version="1",
-        description="Lead intake, inbound replies and events, and the salesperson API.",
+        description=(
+            "Lead intake, inbound replies and events, the salesperson API and the "
+            "managers' reports."
+        ),
         lifespan=lifespan,
     )
     app.state.config = config
@@ -86,6 +99,7 @@ def create_app(
     app.include_router(inbound_routes.router)
     app.include_router(unsubscribe.router)
     app.include_router(salespeople.router)
+    app.include_router(reports.router)
     app.include_router(codec_routes.router)
     app.mount(inbox.STATIC_PATH, inbox.static_files(), name="inbox-static")
     app.include_router(inbox.router)

@@ -7,6 +7,8 @@ other lead once each gets the same cadence."""
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from collections.abc import Sequence
 from datetime import datetime
@@ -142,3 +144,86 @@ def funnel(
         groups=groups if names else [],
         total=_group({name: None for name in names}, totals),
     )
+
+
+# --- CSV (DESIGN §4 "Reports": one row per group, the JSON's names as columns) -------------
+
+TOTAL_KEY = "all"  # the total row's key columns
+BOUNDS = ("rate", "low", "high")
+# A spreadsheet runs a cell starting with one of these as a formula, and a source's name
+# comes from a dealer platform: such a key is written after an apostrophe (as is a key that
+# starts with one, so that reading strips exactly one and the round trip is exact).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def csv_columns(by: Sequence[str]) -> list[str]:
+    rates = [f"{stage}_{bound}" for stage in STAGES for bound in BOUNDS]
+    return [*by, "leads", *STAGES, *rates, "small"]
+
+
+def _cell_key(value: str | None) -> str:
+    if value is None:
+        return ""
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def _cell_number(value: float | None) -> str:
+    return "" if value is None else repr(value)  # repr: the float reads back exactly
+
+
+def _csv_row(group: FunnelGroup, keys: list[str]) -> list[str]:
+    counts = [str(group.leads), *(str(getattr(group, stage)) for stage in STAGES)]
+    rates = [
+        _cell_number(getattr(group.rates[stage], bound)) for stage in STAGES for bound in BOUNDS
+    ]
+    return [*keys, *counts, *rates, "true" if group.small else "false"]
+
+
+def funnel_csv(found: Funnel) -> str:
+    """The funnel as CSV (RFC 4180): a header, one row per group, then the total whose key
+    columns say "all". Empty cells: a group without that key (no salesperson), a rate of
+    no leads."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(csv_columns(found.by))
+    for group in found.groups:
+        writer.writerow(_csv_row(group, [_cell_key(group.key.get(name)) for name in found.by]))
+    writer.writerow(_csv_row(found.total, [TOTAL_KEY] * len(found.by)))
+    return out.getvalue()
+
+
+def _read_group(row: dict[str, str], by: list[str], total: bool) -> FunnelGroup:
+    def key(raw: str) -> str | None:
+        if total or not raw:
+            return None
+        return raw[1:] if raw.startswith("'") else raw
+
+    def number(raw: str) -> float | None:
+        return float(raw) if raw else None
+
+    counts = {name: int(row[name]) for name in ("leads", *STAGES)}
+    return FunnelGroup(
+        key={name: key(row[name]) for name in by},
+        **counts,
+        rates={
+            stage: Rate(**{bound: number(row[f"{stage}_{bound}"]) for bound in BOUNDS})
+            for stage in STAGES
+        },
+        small=row["small"] == "true",
+    )
+
+
+def parse_funnel_csv(text: str) -> tuple[list[str], list[FunnelGroup], FunnelGroup]:
+    """The groupings, the groups and the total back from `funnel_csv` (the period is not in
+    the CSV: the request named it). The total is the last row, whatever its keys say, so a
+    source that is itself called "all" reads back as a group."""
+    reader = csv.DictReader(io.StringIO(text))
+    header = list(reader.fieldnames or [])
+    by = header[: header.index("leads")] if "leads" in header else []
+    if header != csv_columns(by):
+        raise ValueError("not a funnel CSV: unexpected columns")
+    rows = list(reader)
+    if not rows:
+        raise ValueError("not a funnel CSV: no total row")
+    groups = [_read_group(row, by, total=False) for row in rows[:-1]]
+    return by, groups, _read_group(rows[-1], by, total=True)

@@ -6,7 +6,8 @@ Generated requests alone mostly stop at the door (a random signature is a 401, a
 id a 404). So every valid generated case is sent a second time made real: signed the way
 its sender signs (Standard Webhooks, Twilio, SendGrid), its path naming things that exist
 (the configured dealer, a lead delivered for that operation, the lead's unsubscribe link),
-its message addressed to the dealer. Salesperson routes always carry jan's Bearer token.
+its message addressed to the dealer. Salesperson routes always carry jan's Bearer token,
+the reports the manager marieke's.
 That second request is what reaches the workflows: random leads are started, random calls
 and outcomes are recorded, random SMS and e-mails become replies or new leads."""
 
@@ -61,14 +62,18 @@ DEALER = "autohuis-test"
 DEALER_SMS = "+3197010000099"
 DEALER_EMAIL = "verkoop@autohuis-test.nl"
 BEARER = {"Authorization": f"Bearer {TOKENS['jan']}"}
+MANAGER = {"Authorization": f"Bearer {TOKENS['marieke']}"}
 OPERATOR = "operator-token-for-the-schema-run"
 
 
 def credentials(case: ApiCase) -> dict[str, str]:
-    """Salesperson routes carry jan's token, the codec endpoint the operator's."""
+    """Salesperson routes carry jan's token, the reports (managers only) marieke's, the codec
+    endpoint the operator's."""
     tags = case.operation.tags or []
     if "operators" in tags and case.operation.path.startswith("/v1/codec/"):
         return {"Authorization": f"Bearer {OPERATOR}"}
+    if "reports" in tags:
+        return dict(MANAGER)
     return dict(BEARER) if "salespeople" in tags else {}
 
 
