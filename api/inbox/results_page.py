@@ -16,7 +16,6 @@ from fastapi import APIRouter, Request, Response
 
 from api.deps import ResultsDep
 from api.inbox import csrf, forms, period
-from api.inbox.export import funnel_csv
 from api.inbox.rendering import InboxRoute, describe, page, protect, texts
 from api.inbox.report_view import audit_view, funnel_view
 from api.inbox.sessions import Session, SessionDep
@@ -24,7 +23,7 @@ from api.inbox.texts import Texts
 from api.inbox.views import local
 from api.salespeople import manager
 from results.audit import Audit, audit
-from results.reports import GROUPINGS, Funnel, funnel
+from results.reports import GROUPINGS, Funnel, funnel, funnel_csv
 from results.store import ResultsStore
 
 router = APIRouter(prefix="/inbox", route_class=InboxRoute, include_in_schema=False)

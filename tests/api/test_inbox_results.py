@@ -251,8 +251,11 @@ async def test_the_csv_export_has_the_funnel_one_row_per_group(served: Served) -
     assert response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]
     assert "funnel-autohuis-test-" in response.headers["content-disposition"]
-    rows = list(csv.DictReader(io.StringIO(response.text)))
+    # The same CSV as GET /v1/reports/funnel's: one row per group, then the total.
+    *rows, total = list(csv.DictReader(io.StringIO(response.text)))
     assert {row["source"] for row in rows} == set(BY_SOURCE)
+    assert total["source"] == "all"
+    assert int(total["leads"]) == sum(leads for leads, _, _ in BY_SOURCE.values())
     for row in rows:
         leads, contacted, won = BY_SOURCE[row["source"]]
         assert (int(row["leads"]), int(row["contacted"]), int(row["won"])) == (
