@@ -15,6 +15,7 @@ those rows pays. PostgreSQL is ANALYZEd after the load, as autovacuum would soon
 from __future__ import annotations
 
 import argparse
+import asyncio
 import platform
 import random
 import sys
@@ -32,6 +33,7 @@ sys.path.insert(0, str(ROOT))  # run as `python bench/funnel.py`: the project's 
 
 from sqlalchemy import and_, func, insert, select, text  # noqa: E402
 
+from api.inbox.results_page import funnels  # noqa: E402
 from results.reports import GROUPINGS, funnel  # noqa: E402
 from results.speed import nearest_rank, speed  # noqa: E402
 from results.store import ResultsStore  # noqa: E402
@@ -202,8 +204,13 @@ def bench(name: str, store: ResultsStore, count: int, runs: int) -> None:
         print(f"  {label:<38} {p50:>8.1f} {p90:>8.1f} {p50 / base50:>15.1f}")
     p50, p90 = timed(lambda: speed(store, DEALER, START, END), runs)
     print(f"  {'speed':<38} {p50:>8.1f} {p90:>8.1f} {p50 / base50:>15.1f}")
+    page50, p90 = timed(lambda: asyncio.run(funnels(store, DEALER, START, END, ["source"])), runs)
+    label = "results page (its 4 funnels + audit)"
+    print(f"  {label:<38} {page50:>8.1f} {p90:>8.1f} {page50 / base50:>15.1f}")
     verdict = "within" if worst < 1000 else "OVER"
     print(f"  slowest funnel p50 {worst:.0f} ms: {verdict} the 1 s target")
+    verdict = "within" if page50 < 1000 else "OVER"
+    print(f"  results page p50 {page50:.0f} ms: {verdict} the 1 s target")
 
 
 def main() -> None:
