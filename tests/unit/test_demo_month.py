@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+import starter
+from demo.command import stack_running
 from demo.dealer import demo_config
 from demo.month import (
     MAX_LEADS,
@@ -17,6 +21,7 @@ from demo.month import (
     forms,
     month,
 )
+from devstack import LOCK_FILE
 from leads.cadence import MIN_GAP
 from leads.contact import (
     ContactQuality,
@@ -179,3 +184,21 @@ def test_a_month_of_a_wrong_size_is_refused() -> None:
         play(count=0)
     with pytest.raises(ValueError, match="1 to 1000"):
         play(count=MAX_LEADS + 1)
+
+
+def test_without_a_running_stack_it_says_so_in_one_line_and_exits_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BLANCO_DEV_DATA", str(tmp_path / "no-stack"))
+    assert starter.main(["demo-month", "--leads", "5"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "make run" in err
+    assert not (tmp_path / "no-stack").exists()  # nothing made: no key, no store
+
+
+def test_a_held_data_folder_is_a_running_stack(tmp_path: Path) -> None:
+    assert not stack_running(tmp_path)
+    with (tmp_path / LOCK_FILE).open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert stack_running(tmp_path)
+    assert not stack_running(tmp_path)
