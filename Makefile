@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint unit workflows e2e bench bench-inbox bench-intake bench-funnel clean
+.PHONY: run demo-month test lint unit workflows e2e bench bench-inbox bench-intake bench-funnel clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)  ## the engine on the embedded Temporal dev server (UI :8233), messages to the outbox
 	$(PY) devstack.py
+
+demo-month: $(STAMP)  ## with `make run` in another terminal: a month of generated leads played for the demo dealer (LEADS=300 SEED=1)
+	$(PY) starter.py demo-month --leads $(or $(LEADS),300) --seed $(or $(SEED),1)
 
 test: lint $(STAMP)  ## ruff, mypy and the whole suite with its own Temporal servers
 	$(PY) -m pytest

@@ -2,11 +2,15 @@
 
     .venv/bin/python starter.py lead examples/offer-placeholder-phone.json
     .venv/bin/python starter.py lead examples/adf-test-drive.xml --dealer autohuis-west
+    .venv/bin/python starter.py demo-month [--leads 300] [--seed 1]   (with `make run` running)
 
 FILE is the intake JSON document (.json) or ADF XML (.xml). Prints one JSON object per lead on
 stdout, one per line: {"lead_id": "...", "duplicate": false}. An ADF document can hold several
 prospects, each its own lead. A bad file or an unknown dealer prints the problem on stderr,
 exits 2 and starts nothing.
+
+`demo-month` plays a month of generated leads for the demo dealer on the running `make run`
+stack (demo/command.py); it prints progress lines and a summary of how the leads ended.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from pydantic import ValidationError
 
 from client import connect, start_lead
 from codec import CodecKeyError
+from demo.dealer import DEMO_DEALER
+from demo.month import DEFAULT_LEADS, MAX_LEADS
 from leads.adf import AdfError, parse_adf
 from leads.config import ConfigError, Dealer, load_config
 from leads.models import EDGE, Lead
@@ -102,7 +108,26 @@ def main(argv: list[str] | None = None) -> int:
     lead = commands.add_parser("lead", help="start or join the workflow for the lead in FILE")
     lead.add_argument("file", type=Path, help=".json: the intake document, .xml: ADF")
     lead.add_argument("--dealer", help="dealer id (default: the file's dealer_id)")
+    demo = commands.add_parser(
+        "demo-month",
+        help="seed the running `make run` stack with a month of generated demo leads",
+        description="Plays generated leads (no personal data) with replies and outcomes "
+        "through the real workflows on a fast copy of the demo dealer, so the manager's "
+        "funnel and perception audit have figures. Needs `make run` in another terminal.",
+    )
+    demo.add_argument(
+        "--leads", type=int, default=DEFAULT_LEADS, help=f"how many (default {DEFAULT_LEADS})"
+    )
+    demo.add_argument("--seed", type=int, default=1, help="the same seed plays the same month")
+    demo.add_argument("--dealer", default=DEMO_DEALER, help=f"dealer id (default {DEMO_DEALER})")
     args = parser.parse_args(argv)
+    if args.command == "demo-month":
+        if not 1 <= args.leads <= MAX_LEADS:
+            parser.error(f"--leads must be 1 to {MAX_LEADS}")
+        # Imported here: the worker and the database stack are only needed by this command.
+        from demo.command import run
+
+        return run(args.leads, args.seed, args.dealer)
     try:
         results = asyncio.run(start_from_file(args.file, args.dealer))
     except (InputError, ConfigError) as error:
