@@ -10,12 +10,25 @@ from the table by hand and are written out below it, so a mistake in either show
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+from temporalio.testing import WorkflowEnvironment
+
+from activities.providers.outbox import OutboxProvider
+from activities.senders import Senders
+from api.app import create_app
+from api.inbox.sign_in import LinkDelivery
 from leads.milestones import ConversationFigures, FinalOutcome
 from leads.models import Channel, LeadKind, LeadStatus
 from results.store import ResultsStore
+from tests.api.conftest import SendGridKeys, inbound_secrets
+from tests.api.served import serve
+from tests.browser.conftest import end_sign_ins, inbox_config
+from worker import build_worker
 
 DEALER = "autohuis-test"
 OTHER_DEALER = "autohuis-oost"
@@ -125,3 +138,31 @@ def record_month(store: ResultsStore, now: datetime | None = None) -> None:
     old = Block(OLD_WEBSITE_LEADS, "website", "test_drive", "complete", "won")
     for i in range(old.count):
         store.record_conversation(figures(DEALER, old, now - timedelta(days=45, minutes=i)))
+
+
+@asynccontextmanager
+async def served_month(
+    env: WorkflowEnvironment, folder: Path, public_base: str
+) -> AsyncIterator[str]:
+    """The API under uvicorn with this month in a real SQLite results store (and a worker for
+    the inbox's sign-in workflows): the results page's tests over HTTP and in Chromium."""
+    task_queue = f"results-month-{uuid.uuid4()}"
+    config = inbox_config(task_queue, public_base)
+    store = ResultsStore(f"sqlite:///{folder / 'results.db'}")
+    record_month(store)
+    outbox = OutboxProvider(folder / "outbox.jsonl")
+    app = create_app(
+        config, client=None, secrets=inbound_secrets(SendGridKeys()), outbox=outbox, results=store
+    )
+    app.state.inbox_links = LinkDelivery(Senders(outbox=outbox), folder / "links.jsonl")
+    server_env = {
+        "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+        "TEMPORAL_NAMESPACE": env.client.namespace,
+    }
+    async with build_worker(env.client, config, Senders(outbox=outbox), task_queue=task_queue):
+        with serve(app, env=server_env) as url:
+            try:
+                yield url
+            finally:
+                await end_sign_ins(env.client, config)
+                store.close()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -23,16 +22,9 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from activities.providers.outbox import OutboxProvider
-from activities.senders import Senders
-from api.app import create_app
 from api.inbox.rendering import CSP
-from api.inbox.sign_in import LinkDelivery
 from results.reports import wilson
-from results.store import ResultsStore
-from tests.api.conftest import TOKENS, SendGridKeys, inbound_secrets
-from tests.api.served import serve
-from tests.browser.conftest import end_sign_ins, inbox_config
+from tests.api.conftest import TOKENS
 from tests.results_month import (
     BY_QUALITY,
     BY_SOURCE,
@@ -41,9 +33,8 @@ from tests.results_month import (
     OLD_WEBSITE_LEADS,
     OTHER_SOURCE,
     WON,
-    record_month,
+    served_month,
 )
-from worker import build_worker
 
 PUBLIC_BASE = "http://blanco.test"  # plain HTTP like the server: the cookies are not Secure
 HIDDEN_CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -73,27 +64,9 @@ class Served:
 async def served(
     dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Served]:
-    task_queue = f"inbox-results-{uuid.uuid4()}"
-    config = inbox_config(task_queue, PUBLIC_BASE)
     folder = tmp_path_factory.mktemp("inbox-results")
-    store = ResultsStore(f"sqlite:///{folder / 'results.db'}")
-    record_month(store)
-    outbox = OutboxProvider(folder / "outbox.jsonl")
-    app = create_app(
-        config, client=None, secrets=inbound_secrets(SendGridKeys()), outbox=outbox, results=store
-    )
-    app.state.inbox_links = LinkDelivery(Senders(outbox=outbox), folder / "links.jsonl")
-    env = {
-        "TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
-        "TEMPORAL_NAMESPACE": dev_env.client.namespace,
-    }
-    async with build_worker(dev_env.client, config, Senders(outbox=outbox), task_queue=task_queue):
-        with serve(app, env=env) as url:
-            try:
-                yield Served(url)
-            finally:
-                await end_sign_ins(dev_env.client, config)
-                store.close()
+    async with served_month(dev_env, folder, PUBLIC_BASE) as url:
+        yield Served(url)
 
 
 def assert_page(response: httpx.Response, status: int, *words: str) -> str:

@@ -8,7 +8,6 @@ page never scrolls sideways, and printing drops the controls but keeps the figur
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,17 +15,10 @@ import pytest
 from playwright.async_api import Page, expect
 from temporalio.testing import WorkflowEnvironment
 
-from activities.providers.outbox import OutboxProvider
-from activities.senders import Senders
-from api.app import create_app
-from api.inbox.sign_in import LinkDelivery
-from results.store import ResultsStore
-from tests.api.conftest import TOKENS, SendGridKeys, inbound_secrets
-from tests.api.served import serve
-from tests.browser.conftest import OfflinePage, end_sign_ins, inbox_config
+from tests.api.conftest import TOKENS
+from tests.browser.conftest import OfflinePage
 from tests.browser.test_inbox import assert_stayed_local, screenshot_path
-from tests.results_month import LEADS, OTHER_SOURCE, record_month
-from worker import build_worker
+from tests.results_month import LEADS, OTHER_SOURCE, served_month
 
 PUBLIC_BASE = "http://blanco.test"  # plain HTTP, like the server: Chromium keeps the cookie
 
@@ -35,27 +27,9 @@ PUBLIC_BASE = "http://blanco.test"  # plain HTTP, like the server: Chromium keep
 async def url(
     dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[str]:
-    task_queue = f"results-browser-{uuid.uuid4()}"
-    config = inbox_config(task_queue, PUBLIC_BASE)
     folder = tmp_path_factory.mktemp("results-browser")
-    store = ResultsStore(f"sqlite:///{folder / 'results.db'}")
-    record_month(store)
-    outbox = OutboxProvider(folder / "outbox.jsonl")
-    app = create_app(
-        config, client=None, secrets=inbound_secrets(SendGridKeys()), outbox=outbox, results=store
-    )
-    app.state.inbox_links = LinkDelivery(Senders(outbox=outbox), folder / "links.jsonl")
-    env = {
-        "TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
-        "TEMPORAL_NAMESPACE": dev_env.client.namespace,
-    }
-    async with build_worker(dev_env.client, config, Senders(outbox=outbox), task_queue=task_queue):
-        with serve(app, env=env) as served:
-            try:
-                yield served
-            finally:
-                await end_sign_ins(dev_env.client, config)
-                store.close()
+    async with served_month(dev_env, folder, PUBLIC_BASE) as served:
+        yield served
 
 
 async def sign_in(page: Page, url: str, who: str) -> None:

@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Table, inspect, select
 
-from leads.config import parse_config
 from leads.conversation import Conversation, TouchDue
 from leads.milestones import ConversationFigures, FinalOutcome, TaskFigures, conversation_figures
 from leads.models import (
@@ -33,6 +32,7 @@ from leads.models import (
 )
 from results.store import ResultsStore
 from results.tables import FIRST, FIXED, LATEST, conversations, tasks
+from tests.unit.test_conversation import plan
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 LEAD_ID = "lead-autohuis-test-0123456789abcdef01234567"
@@ -398,17 +398,6 @@ PERSONAL = (
 def conversation_of_a_known_customer() -> Conversation:
     """A customer who gave a name, an e-mail address and a phone number, wrote a message,
     replied with their street in it, and was claimed and lost: every path a text could take."""
-    dealer = {
-        "id": "autohuis-test",
-        "name": "Autohuis Test",
-        "webhook_secret": "whsec_dGVzdC1zZWNyZXQ=",
-        "email_from": "verkoop@autohuis-test.nl",
-        "sms_from": "+3197010000099",
-        "whatsapp_from": "whatsapp:+3197010000098",
-        "contact_window": "always",
-        "business_hours": "always",
-    }
-    plan = parse_config({"dealers": [dealer]}).dealers[0].plan()
     lead = Lead(
         source="marktplaats",
         external_id="mp-88123",
@@ -417,7 +406,7 @@ def conversation_of_a_known_customer() -> Conversation:
         message="Wat is uw laagste prijs?",
         offer_amount=9500,
     )
-    c = Conversation.start(LEAD_ID, lead, plan, NOW)
+    c = Conversation.start(LEAD_ID, lead, plan(), NOW)
     step = c.next_step()
     assert isinstance(step, TouchDue)
     c.record_touch(Touch(number=step.number, channel=step.channel, at=step.at, template="t"))
