@@ -23,17 +23,24 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import ResultsDep
 from api.errors import ApiError
-from api.inbox.period import DEFAULT_DAYS, LONGEST_DAYS
 from api.openapi import ERRORS
 from api.salespeople import ManagerDep
-from results.reports import GROUPINGS, Funnel, check_grouping, funnel, funnel_csv
+from results.reports import (
+    DEFAULT_BY,
+    DEFAULT_DAYS,
+    GROUPINGS,
+    LONGEST_DAYS,
+    Funnel,
+    check_grouping,
+    funnel,
+    funnel_csv,
+)
 from results.speed import Speed, speed
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"], responses=ERRORS)
 log = structlog.get_logger("api")
 
 T = TypeVar("T")
-DEFAULT_BY = "source"  # as the results page
 LONGEST_VALUE = 40  # a datetime with its offset, or "contact_quality,salesperson"
 CSV = "text/csv"
 # In a query string an unencoded `+` arrives as a space: "…T10:00:00 01:00" meant +01:00.

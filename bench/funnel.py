@@ -31,10 +31,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as `python bench/funnel.py`: the project's packages
 
-from sqlalchemy import and_, func, insert, select, text  # noqa: E402
+from sqlalchemy import func, insert, select, text  # noqa: E402
 
 from api.inbox.results_page import funnels  # noqa: E402
-from results.reports import GROUPINGS, funnel  # noqa: E402
+from results.reports import GROUPINGS, during, funnel  # noqa: E402
 from results.speed import nearest_rank, speed  # noqa: E402
 from results.store import ResultsStore  # noqa: E402
 from results.tables import conversations, tasks  # noqa: E402
@@ -174,13 +174,7 @@ def timed(call: Callable[[], object], runs: int) -> tuple[float, float]:
 
 def count_rows(store: ResultsStore) -> int:
     c = conversations.c
-    query = select(func.count()).where(
-        and_(
-            c.dealer_id == DEALER,
-            c.arrived_at >= START.replace(tzinfo=None),
-            c.arrived_at < END.replace(tzinfo=None),
-        )
-    )
+    query = select(func.count()).where(during(c.dealer_id, c.arrived_at, DEALER, START, END))
     with store.connect() as connection:
         return int(connection.execute(query).scalar_one())
 

@@ -24,6 +24,10 @@ from results.tables import conversations
 GROUPINGS = ("source", "kind", "first_channel", "contact_quality", "salesperson")
 STAGES = ("contacted", "appointment", "shown", "won", "lost", "unreachable", "opted_out")
 SMALL_GROUP = 30  # fewer leads than this: too small to compare
+# The API's and the results page's defaults, so that both show the same figures.
+DEFAULT_DAYS = 30  # the last 30 days, today included
+LONGEST_DAYS = 731  # two years: longer periods are a backfill's job, not a report's
+DEFAULT_BY = "source"
 
 
 class Rate(BaseModel):
@@ -70,6 +74,26 @@ STAGE_CONDITIONS: dict[str, ColumnElement[bool]] = {
     "unreachable": _c.outcome == FinalOutcome.UNREACHABLE.value,
     "opted_out": _c.outcome == FinalOutcome.OPTED_OUT.value,
 }
+
+
+def during(
+    dealer: ColumnElement[str],
+    at: ColumnElement[datetime],
+    dealer_id: str,
+    start: datetime,
+    end: datetime,
+) -> ColumnElement[bool]:
+    """The dealer's rows whose `at` lies in [start, end): every report's period, on the
+    (dealer, time) indexes."""
+    return and_(dealer == dealer_id, at >= naive_utc(start), at < naive_utc(end))
+
+
+def count_where(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    """How many of the group's rows hold `condition`: SUM(CASE …), since PostgreSQL has no
+    SUM(boolean); 0, not NULL, for an empty group, the same on both databases."""
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0).cast(Integer)
+
+
 Z95 = 1.959963984540054  # the normal quantile of a two-sided 95% interval
 
 
@@ -118,14 +142,9 @@ def funnel(
     keys = [COLUMNS[name].label(name) for name in names]
     counted: list[Any] = [func.count().label("leads")]
     counted += [
-        func.coalesce(func.sum(case((condition, 1), else_=0)), 0).cast(Integer).label(stage)
-        for stage, condition in STAGE_CONDITIONS.items()
+        count_where(condition).label(stage) for stage, condition in STAGE_CONDITIONS.items()
     ]
-    period = and_(
-        _c.dealer_id == dealer_id,
-        _c.arrived_at >= naive_utc(start),
-        _c.arrived_at < naive_utc(end),
-    )
+    period = during(_c.dealer_id, _c.arrived_at, dealer_id, start, end)
     query = select(*keys, *counted).where(period)
     if keys:
         query = query.group_by(*keys).order_by(*keys)

@@ -15,9 +15,10 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import func, select
 
-from results.store import ResultsStore, naive_utc
+from results.reports import count_where, during
+from results.store import ResultsStore
 from results.tables import conversations, tasks
 
 _c = conversations.c
@@ -87,27 +88,15 @@ def _share(part: int, whole: int) -> float | None:
 
 def speed(store: ResultsStore, dealer_id: str, start: datetime, end: datetime) -> Speed:
     """The dealer's conversations that arrived in [start, end), and its tasks opened then."""
-    arrived = and_(
-        _c.dealer_id == dealer_id,
-        _c.arrived_at >= naive_utc(start),
-        _c.arrived_at < naive_utc(end),
-    )
-    opened = and_(
-        _t.dealer_id == dealer_id,
-        _t.opened_at >= naive_utc(start),
-        _t.opened_at < naive_utc(end),
-    )
+    arrived = during(_c.dealer_id, _c.arrived_at, dealer_id, start, end)
+    opened = during(_t.dealer_id, _t.opened_at, dealer_id, start, end)
     answers = select(_c.arrived_at, _c.first_answer_at).where(
         arrived, _c.first_answer_at.is_not(None)
     )
     human = select(
         _c.salesperson_id, _c.first_reply_at, _c.claimed_at, _c.first_human_message_at
     ).where(arrived, _c.first_reply_at.is_not(None))
-    chased = select(
-        func.count(),
-        func.coalesce(func.sum(_flag(_t.reminded)), 0),
-        func.coalesce(func.sum(_flag(_t.escalated)), 0),
-    ).where(opened)
+    chased = select(func.count(), count_where(_t.reminded), count_where(_t.escalated)).where(opened)
     with store.connect() as connection:
         first = [_seconds(a, b) for a, b in connection.execute(answers)]
         claims: dict[str | None, list[float]] = defaultdict(list)
@@ -139,8 +128,3 @@ def speed(store: ResultsStore, dealer_id: str, start: datetime, end: datetime) -
             escalated_share=_share(escalated, total),
         ),
     )
-
-
-def _flag(column: ColumnElement[bool]) -> ColumnElement[int]:
-    # PostgreSQL has no SUM(boolean): each row counts as 1 or 0, the same on both.
-    return case((column, 1), else_=0)

@@ -10,11 +10,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from api.inbox.forms import Invalid
-from results.reports import check_grouping
+from results.reports import DEFAULT_BY, DEFAULT_DAYS, LONGEST_DAYS, check_grouping
 
-DEFAULT_DAYS = 30  # the last 30 days, today included
-LONGEST_DAYS = 731  # two years: longer periods are a backfill's job, not a page's
-DEFAULT_BY = "source"
 LONGEST_VALUE = 40  # a date or "contact_quality,salesperson" is far shorter
 
 
