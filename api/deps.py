@@ -4,12 +4,15 @@ store."""
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
+import structlog
 from fastapi import Depends, Path, Request
+from sqlalchemy.exc import SQLAlchemyError
 
 from activities.providers.outbox import OutboxProvider
 from api.engine import Engine
@@ -17,6 +20,9 @@ from api.errors import ApiError
 from api.metrics import ApiMetrics
 from leads.config import Config, Dealer
 from results.store import ResultsStore
+
+T = TypeVar("T")
+log = structlog.get_logger("api")
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,20 @@ def outbox(request: Request) -> OutboxProvider:
 def results(request: Request) -> ResultsStore:
     found: ResultsStore = request.app.state.results
     return found
+
+
+async def read_results(report: Callable[..., T], *args: Any) -> T:
+    """A read of the results store, in a thread (SQLAlchemy is synchronous: a slow database
+    must not stall the event loop). A store that cannot be read is a 503
+    `results_unavailable`, for the reports API and the results page alike, never a 500."""
+    try:
+        return await asyncio.to_thread(report, *args)
+    except SQLAlchemyError as error:
+        # The type only: a driver's message may carry the URL's host or user.
+        log.warning("results_unavailable", error_type=type(error).__name__)
+        raise ApiError(
+            503, "results_unavailable", "the results store cannot be read; retry"
+        ) from None
 
 
 def metrics(request: Request) -> ApiMetrics:

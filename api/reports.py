@@ -9,9 +9,7 @@ a thread so a slow database never stalls the event loop that serves everything e
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, TypeVar
@@ -19,9 +17,8 @@ from zoneinfo import ZoneInfo
 
 import structlog
 from fastapi import APIRouter, Header, Query, Response
-from sqlalchemy.exc import SQLAlchemyError
 
-from api.deps import ResultsDep
+from api.deps import ResultsDep, read_results
 from api.errors import ApiError
 from api.openapi import ERRORS
 from api.salespeople import ManagerDep
@@ -177,17 +174,6 @@ def wants_csv(accept: str | None) -> bool:
     return quality["csv"] > 0 and quality["csv"] > quality["json"]
 
 
-async def read(report: Callable[..., T], *args: Any) -> T:
-    try:
-        return await asyncio.to_thread(report, *args)
-    except SQLAlchemyError as error:
-        # The type only: a driver's message may carry the URL's host or user.
-        log.warning("results_unavailable", error_type=type(error).__name__)
-        raise ApiError(
-            503, "results_unavailable", "the results store cannot be read; retry"
-        ) from None
-
-
 FUNNEL_CONTENT: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "the funnel: JSON, or CSV (one row per group, then the total)",
@@ -213,7 +199,7 @@ async def get_funnel(
 ) -> Any:
     names = grouping(by)
     wanted = period(start, end, who.dealer.timezone, datetime.now(UTC))
-    found = await read(funnel, store, who.dealer.id, wanted.start, wanted.end, names)
+    found = await read_results(funnel, store, who.dealer.id, wanted.start, wanted.end, names)
     if not wants_csv(accept):
         return found
     filename = f"funnel-{wanted.start.date()}-{wanted.end.date()}-{'-'.join(names)}.csv"
@@ -235,4 +221,4 @@ async def get_speed(
     who: ManagerDep, store: ResultsDep, start: FromParam = None, end: ToParam = None
 ) -> Speed:
     wanted = period(start, end, who.dealer.timezone, datetime.now(UTC))
-    return await read(speed, store, who.dealer.id, wanted.start, wanted.end)
+    return await read_results(speed, store, who.dealer.id, wanted.start, wanted.end)

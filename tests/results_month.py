@@ -142,14 +142,16 @@ def record_month(store: ResultsStore, now: datetime | None = None) -> None:
 
 @asynccontextmanager
 async def served_month(
-    env: WorkflowEnvironment, folder: Path, public_base: str
+    env: WorkflowEnvironment, folder: Path, public_base: str, store_url: str | None = None
 ) -> AsyncIterator[str]:
     """The API under uvicorn with this month in a real SQLite results store (and a worker for
-    the inbox's sign-in workflows): the results page's tests over HTTP and in Chromium."""
+    the inbox's sign-in workflows): the results page's tests over HTTP and in Chromium.
+    `store_url`: another store instead, left as it is (one that cannot be reached)."""
     task_queue = f"results-month-{uuid.uuid4()}"
     config = inbox_config(task_queue, public_base)
-    store = ResultsStore(f"sqlite:///{folder / 'results.db'}")
-    record_month(store)
+    store = ResultsStore(store_url or f"sqlite:///{folder / 'results.db'}")
+    if store_url is None:
+        record_month(store)
     outbox = OutboxProvider(folder / "outbox.jsonl")
     app = create_app(
         config, client=None, secrets=inbound_secrets(SendGridKeys()), outbox=outbox, results=store

@@ -114,6 +114,7 @@ _CODES = {
     "temporal_timeout": "error.unavailable",
     "temporal_unavailable": "error.unavailable",
     "temporal_error": "error.unavailable",
+    "results_unavailable": "error.unavailable",
     "internal": "error.internal",
 }
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from api.deps import ResultsDep
+from api.deps import ResultsDep, read_results
 from api.inbox import csrf, forms, period
 from api.inbox.rendering import InboxRoute, describe, page, protect, texts
 from api.inbox.report_view import audit_view, funnel_view
@@ -53,7 +53,7 @@ async def funnels(
     wanted: list[tuple[str, ...]] = [tuple(by)]
     wanted += [(name,) for name in AUDIT_GROUPINGS if [name] != by]
     read = await asyncio.gather(
-        *(asyncio.to_thread(funnel, store, dealer_id, start, end, list(each)) for each in wanted)
+        *(read_results(funnel, store, dealer_id, start, end, list(each)) for each in wanted)
     )
     found = dict(zip(wanted, read, strict=True))
     groups = [found[(name,)].groups for name in AUDIT_GROUPINGS]
@@ -109,7 +109,7 @@ async def results_csv(request: Request, session: SessionDep, store: ResultsDep) 
     manager(session.caller)
     query = period.parse(request.query_params, today(session))  # Invalid: the 422 page
     start, end = query.bounds(session.dealer.timezone)
-    found = await asyncio.to_thread(funnel, store, session.dealer.id, start, end, query.by)
+    found = await read_results(funnel, store, session.dealer.id, start, end, query.by)
     name = f"funnel-{session.dealer.id}-{query.first}-{query.last}-{'-'.join(query.by)}.csv"
     response = Response(
         funnel_csv(found),

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -25,6 +26,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.inbox.rendering import CSP
 from results.reports import wilson
 from tests.api.conftest import TOKENS
+from tests.ports import free_port
 from tests.results_month import (
     BY_QUALITY,
     BY_SOURCE,
@@ -269,3 +271,17 @@ async def test_bad_values_are_a_readable_correction_never_a_500(
         assert 'id="funnel"' not in html  # no figures for a question that was not asked
         exported = await marieke.get("/inbox/results.csv", params=params)
         assert_page(exported, 422, correction)
+
+
+async def test_an_unreachable_store_is_a_readable_503_page(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    # A PostgreSQL URL where nothing listens: connecting is refused at once.
+    down = f"postgresql://blanco@127.0.0.1:{free_port()}/blanco"
+    async with (
+        served_month(dev_env, tmp_path, PUBLIC_BASE, store_url=down) as url,
+        Served(url).signed_in("marieke") as marieke,
+    ):
+        for path in ("/inbox/results", "/inbox/results.csv"):
+            page = await marieke.get(path)
+            assert_page(page, 503, "Blanco is even niet bereikbaar")
