@@ -35,7 +35,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.errors import ApiError
 from client import running_leads, start_lead
 from leads.config import Config, Dealer
-from leads.identity import lead_id_for_key, opt_out_entries, opt_out_id
+from leads.identity import lead_id_for_key, opt_out_entries, opt_out_id, task_lead
 from leads.models import (
     Customer,
     CustomerReplied,
@@ -334,7 +334,9 @@ class Engine:
         found = await self.task_state(task_id)
         if found is not None:
             return found
-        lead_id = task_id.removeprefix("task-").rpartition("-")[0]
+        lead_id = task_lead(task_id)
+        if lead_id is None:
+            return None
         try:
             opening = (await self.state(lead_id)).open_task_id == task_id
         except (ApiError, NotRunning):
