@@ -37,14 +37,6 @@ def environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def unused_port() -> int:
-    """A port on 127.0.0.1 that nothing listens on (bound for a moment, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _wait_ready(
     base_url: str, thread: threading.Thread, failures: list[BaseException], deadline: float
 ) -> None:

@@ -35,8 +35,9 @@ from tests.api.conftest import (
     inbound_secrets,
     signed,
 )
-from tests.api.served import serve, unused_port
+from tests.api.served import serve
 from tests.conftest import eventually
+from tests.ports import free_port
 from worker import build_worker
 
 INTAKE = "/v1/dealers/autohuis-test/leads"
@@ -88,7 +89,7 @@ async def served(
 def temporal_down() -> Iterator[str]:
     """The same API whose Temporal address is a port on 127.0.0.1 that nobody listens on."""
     app = create_app(api_config(f"down-{uuid.uuid4()}"))
-    with serve(app, env=temporal_env(f"127.0.0.1:{unused_port()}")) as base_url:
+    with serve(app, env=temporal_env(f"127.0.0.1:{free_port()}")) as base_url:
         yield base_url
 
 

@@ -34,11 +34,11 @@ from twilio.request_validator import RequestValidator
 
 from devstack import stop
 from tests.api.conftest import signed
-from tests.api.served import unused_port
 from tests.conftest import eventually
 from tests.fakes.sendgrid import FakeSendGrid, error_reply
 from tests.fakes.twilio import FakeTwilio
 from tests.fakes.twilio import error_reply as twilio_error
+from tests.ports import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -166,7 +166,7 @@ def stack(
     fake_twilio: FakeTwilio,
     tmp_path: Path,
 ) -> Iterator[Stack]:
-    port = unused_port()
+    port = free_port()
     api = f"http://127.0.0.1:{port}"
     config = tmp_path / "blanco.toml"
     config.write_text(config_toml(f"logs-{uuid.uuid4()}", api))
@@ -182,7 +182,7 @@ def stack(
         BLANCO_OUTBOX=str(tmp_path / "outbox.jsonl"),
         BLANCO_RESULTS_URL=f"sqlite:///{tmp_path / 'results.db'}",
         BLANCO_OPERATOR_TOKEN=OPERATOR,
-        BLANCO_WORKER_METRICS=f"127.0.0.1:{unused_port()}",
+        BLANCO_WORKER_METRICS=f"127.0.0.1:{free_port()}",
         TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host,
         SENDGRID_API_KEY=str(fake_sendgrid.api_key),
         SENDGRID_API_HOST=fake_sendgrid.host,
