@@ -6,7 +6,6 @@ the backfill lists runs through Temporal's visibility."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,22 +21,15 @@ from results.backfill import backfill
 from results.store import ResultsStore
 from results.tables import conversations
 from tests.conftest import eventually, make_config
-from tests.workflows.test_results import Lab
+from tests.workflows.test_results import Lab, writing_with
 from worker import build_worker
 from workflows.lead_follow_up import LeadFollowUp
 
 
-def without_the_store(fn: Callable[..., Any]) -> Callable[..., Any]:
+@activity.defn(name=RECORD_CONVERSATION)
+async def nothing(_: Any) -> None:
     """A worker from before the store: its write does nothing."""
-    named = activity._Definition.from_callable(fn)
-    if named is None or named.name != RECORD_CONVERSATION:
-        return fn
-
-    @activity.defn(name=RECORD_CONVERSATION)
-    async def nothing(_: Any) -> None:
-        return None
-
-    return nothing
+    return None
 
 
 async def test_rule8_backfill_records_open_and_closed_leads_once(
@@ -48,7 +40,7 @@ async def test_rule8_backfill_records_open_and_closed_leads_once(
     queue = f"backfill-{uuid.uuid4()}"
     senders = Senders(outbox=OutboxProvider(tmp_path / "outbox.jsonl"))
     async with build_worker(
-        dev_env.client, config, senders, task_queue=queue, wrap=without_the_store
+        dev_env.client, config, senders, task_queue=queue, wrap=writing_with(nothing)
     ):
         lab = Lab(dev_env, config, queue, tmp_path / "outbox.jsonl", store=store)
         closed = await lab.start()

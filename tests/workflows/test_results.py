@@ -63,6 +63,19 @@ class FlakyResults(ResultsActivities):
         await super().record_conversation(figures)
 
 
+def writing_with(
+    replacement: Callable[..., Any],
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A `build_worker(wrap=…)` that runs `replacement` as the results store's write, and
+    every other activity as it is."""
+
+    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+        named = activity._Definition.from_callable(fn)
+        return replacement if named is not None and named.name == RECORD_CONVERSATION else fn
+
+    return wrap
+
+
 @dataclass
 class Lab(Engine):
     """The workflow tests' engine, with the results store its worker writes to."""
@@ -139,13 +152,9 @@ async def lab_for(
     senders = Senders(outbox=OutboxProvider(tmp_path / "outbox.jsonl"))
     lab = Lab(env, config, queue, tmp_path / "outbox.jsonl", store=store)
 
-    def flaky(fn: Callable[..., Any]) -> Callable[..., Any]:
-        named = activity._Definition.from_callable(fn)
-        is_results = results is not None and named is not None and named.name == RECORD_CONVERSATION
-        return results.record_conversation if is_results and results else fn
-
+    wrap = writing_with(results.record_conversation) if results else None
     async with build_worker(
-        env.client, config, senders, task_queue=queue, results=store, wrap=flaky
+        env.client, config, senders, task_queue=queue, results=store, wrap=wrap
     ):
         try:
             yield lab
