@@ -24,6 +24,7 @@ from temporalio.common import (
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.envconfig import ClientConfigProfile, ClientConnectConfig
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -125,11 +126,13 @@ async def start_lead(
     rpc_timeout: timedelta | None = None,
     reply: CustomerReplied | None = None,
 ) -> IntakeResult:
-    """Start the lead's workflow, or join the customer's running one: signal-with-start
-    (`new_inquiry`) with USE_EXISTING, so concurrent deliveries of one customer can never make
-    two workflows. The answer comes as soon as Temporal has recorded the lead durably — it
-    does not wait for a worker, so a busy or absent worker never slows or fails an intake.
-    `duplicate` is false for exactly the one delivery that started the workflow.
+    """Start the lead's workflow, or join the customer's running one: a plain start, and when
+    the id runs already, signal-with-start (`new_inquiry`) with USE_EXISTING, so concurrent
+    deliveries of one customer can never make two workflows (one that ended in between is
+    started again, with the delivery as its signal). The answer comes as soon as Temporal
+    has recorded the lead durably — it does not wait for a worker, so a busy or absent
+    worker never slows or fails an intake. `duplicate` is false for exactly the one delivery
+    that started the workflow.
 
     The id comes from the customer's best identifier (e-mail, else phone, …); a customer whose
     running conversation is keyed by another one (a portal that only passed the phone number)
@@ -147,19 +150,37 @@ async def start_lead(
                 client, other, LeadFollowUp.new_inquiry, lead, rpc_timeout
             ):
                 return IntakeResult(lead_id=other, duplicate=True)
+    options: dict[str, Any] = {
+        "id": workflow_id,
+        "task_queue": config.temporal.task_queue,
+        "static_summary": static_summary(lead),
+        # How inbound replies find the lead; a merged inquiry's keys the workflow adds itself.
+        "search_attributes": TypedSearchAttributes([SearchAttributePair(sa.CONTACT_KEYS, keys)]),
+        "rpc_timeout": rpc_timeout,
+    }
+    if reply is None:
+        # A new customer's lead is the workflow's input alone: a plain start records it once,
+        # where signal-with-start would record it twice (input and signal). Only when the
+        # customer's conversation runs already does the delivery become its signal.
+        try:
+            await client.start_workflow(
+                LeadFollowUp.run,
+                lead,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                **options,
+            )
+        except WorkflowAlreadyStartedError:
+            pass
+        else:
+            return IntakeResult(lead_id=workflow_id, duplicate=False)
     handle = await client.start_workflow(
         LeadFollowUp.run,
         lead,
-        id=workflow_id,
-        task_queue=config.temporal.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         # The starting delivery's own signal is recognised by the workflow as its input.
         start_signal="customer_replied" if reply else "new_inquiry",
         start_signal_args=[reply or lead],
-        static_summary=static_summary(lead),
-        # How inbound replies find the lead; a merged inquiry's keys the workflow adds itself.
-        search_attributes=TypedSearchAttributes([SearchAttributePair(sa.CONTACT_KEYS, keys)]),
-        rpc_timeout=rpc_timeout,
+        **options,
     )
     return IntakeResult(lead_id=workflow_id, duplicate=not started(handle))
 

@@ -10,14 +10,29 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from leads.config import Config, Dealer, DealerPlan
-from leads.identity import contact_keys, opt_out_id
-from leads.models import Channel, Payload
+from leads.identity import contact_identifiers, contact_keys, opt_out_id
+from leads.models import Channel, Lead, Payload
 from workflows.opt_out import MEMO_KEY
 
 
 class ContactKeysRequest(Payload):
     dealer_id: str
     identifiers: list[str]
+
+
+class OpenRequest(Payload):
+    lead: Lead
+    contact_keys: bool  # also hash the keys: the starter did not set them at start
+
+
+class OpenedLead(Payload):
+    """Everything a new lead needs before its first touch, from one local activity: one
+    marker in its history, one round before the first answer."""
+
+    plan: DealerPlan
+    identifiers: list[str]  # what `refused` and `contact_keys` were found for
+    refused: list[Channel]  # channels an erased earlier lead of this customer refused
+    contact_keys: list[str] | None = None
 
 
 class DealerActivities:
@@ -39,6 +54,24 @@ class DealerActivities:
             self._dealer(dealer_id)
             .plan()
             .model_copy(update={"history_limit": self._config.temporal.history_limit})
+        )
+
+    @activity.defn(name="open_lead")
+    async def open_lead(self, request: OpenRequest) -> OpenedLead:
+        """The dealer's plan, the opt-outs an erased earlier lead left, and (when asked) the
+        contact keys, for a lead's first conversation step (`load_dealer_plan`,
+        `opted_out_channels` and `contact_keys` at once)."""
+        lead = request.lead
+        plan = await self.load_dealer_plan(lead.dealer_id or "")
+        identifiers = contact_identifiers(
+            lead.customer, [(lead.source, lead.external_id)], plan.country
+        )
+        keys = ContactKeysRequest(dealer_id=plan.dealer_id, identifiers=identifiers)
+        return OpenedLead(
+            plan=plan,
+            identifiers=identifiers,
+            refused=await self.opted_out_channels(keys),
+            contact_keys=await self.contact_keys(keys) if request.contact_keys else None,
         )
 
     @activity.defn(name="contact_keys")

@@ -13,7 +13,7 @@ naming the field: the API, the starter and the config file validate with
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Final, Literal
 
@@ -394,6 +394,26 @@ class LeadState(Payload):
     opted_out: list[Channel] = Field(default_factory=list)  # kept as keyed hashes on erasure
     thread: list[ThreadMessage] = Field(default_factory=list)
     thread_dropped: int = 0  # the oldest messages no longer kept
+
+
+# What a lead and its SalesTask send each other: here, not in workflows/sales_task.py, so
+# that LeadFollowUp's sandbox need not re-import that workflow's module for every lead.
+class TaskInput(Payload):
+    task_id: str
+    lead_id: str
+    dealer_id: str
+    kind: TaskKind
+    summary: str  # what anyone may see
+    summary_claimed: str  # with source and offer: shown once claimed (blind tasks)
+    due_at: datetime | None = None  # call tasks: the business-hours slot
+    remind_after: timedelta
+    escalate_after: timedelta
+
+
+class Progress(Payload):
+    """The lead tells its task what happened: an outcome or a call was recorded."""
+
+    what: str
 
 
 class TaskState(Payload):

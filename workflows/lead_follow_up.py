@@ -19,9 +19,10 @@ from typing import Any
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.dealers import ContactKeysRequest, DealerActivities
+    from activities.dealers import ContactKeysRequest, DealerActivities, OpenedLead, OpenRequest
     from activities.sending import (
         PERMANENT,
         MessageRequest,
@@ -54,16 +55,17 @@ with workflow.unsafe.imports_passed_through():
         OptedIn,
         OptedOut,
         Outcome,
+        Progress,
         RecordOutcome,
         SendMessage,
         TaskClaimed,
+        TaskInput,
         TaskKind,
         ThreadMessage,
         Touch,
     )
     from workflows import metrics
     from workflows import search_attributes as sa
-    from workflows.sales_task import Progress, SalesTask, TaskInput
 
 LOAD_TIMEOUT = timedelta(seconds=10)
 SEND_ATTEMPT_TIMEOUT = timedelta(seconds=30)
@@ -82,6 +84,12 @@ CONTACT_KEYS_PATCH = "contact-keys"
 OPT_OUT_PATCH = "opt-out-registry"
 CONFIRMATION_PATCH = "appointment-confirmation"
 RESULTS_PATCH = "results-store"
+# One patch for a history close to Temporal's floor (bench/close_to_floor.py): the lead opens
+# with one local activity, its touches are local activities, and each workflow task upserts
+# its search attributes once. A run that has it takes the paths of the three patches above
+# without asking for them: each patch asked costs its run a marker and an upsert.
+LEAN_PATCH = "lean-history"
+SALES_TASK = "SalesTask"  # the child's type, by name: its module is not imported here
 RESULTS_TIMEOUT = timedelta(seconds=10)
 # A store that is down must not hold the lead up: a milestone that could not be written goes
 # with the next one (every write carries all the figures); only the last write is retried
@@ -104,10 +112,21 @@ def _refuse(reason: str | None) -> None:
         raise ApplicationError(reason, type="Refused", non_retryable=True)
 
 
-def _failure(error: ActivityError) -> tuple[str, bool]:
+# How a failed send reaches the workflow: an activity's failure wraps its cause, a local
+# activity's non-retryable failure arrives as the ApplicationError itself.
+SEND_FAILED = (ActivityError, ApplicationError, TemporalTimeoutError)
+
+
+def _send_failure(error: FailureError) -> ApplicationError | None:
+    """The provider's classified failure behind a failed send; None: it ran out of time."""
+    cause = error.cause if isinstance(error, ActivityError) else error
+    return cause if isinstance(cause, ApplicationError) else None
+
+
+def _failure(error: FailureError) -> tuple[str, bool]:
     """Why a send failed, and whether the address can never receive on that channel."""
-    cause = error.cause
-    if isinstance(cause, ApplicationError):
+    cause = _send_failure(error)
+    if cause is not None:
         return cause.message, cause.type == PERMANENT
     return "not delivered in time", False
 
@@ -123,6 +142,11 @@ def _conversation() -> str:
     continue-as-new, new when a customer whose conversation ended comes back. It makes every
     exactly-once key (outbox line, provider key, routed-back event) name the conversation."""
     return workflow.info().first_execution_run_id
+
+
+def _fingerprint(identifiers: list[str]) -> str:
+    """Which contact identifiers a lead's keys and opt-outs were last looked up for."""
+    return hashlib.sha256(json.dumps(identifiers).encode()).hexdigest()[:16]
 
 
 def _earlier_conversation(conversation: str | None) -> bool:
@@ -148,16 +172,21 @@ class LeadFollowUp:
         # Asked once, first thing: runs started before ContactKeys existed replay without its
         # local activity. (Asked later, a signal handled first could skip the question on
         # replay and leave the marker without its command.)
-        self._contact_keys = workflow.patched(CONTACT_KEYS_PATCH)
-        self._opt_outs = workflow.patched(OPT_OUT_PATCH)
-        self._results = workflow.patched(RESULTS_PATCH)
+        self._lean = workflow.patched(LEAN_PATCH)
+        self._contact_keys = self._lean or workflow.patched(CONTACT_KEYS_PATCH)
+        self._opt_outs = self._lean or workflow.patched(OPT_OUT_PATCH)
+        self._results = self._lean or workflow.patched(RESULTS_PATCH)
+        self._search_attributes: list[SearchAttributeUpdate[Any]] = []  # upserted by _publish
 
     # --- the main loop --------------------------------------------------------------------
 
     @workflow.run
     async def run(self, lead: Lead, carried: Conversation | None = None) -> LeadState:
         lead = self._input
-        if self._c is None:
+        if self._c is None and self._lean:
+            self._c = await self._open(lead)
+            _log(self._c, "lead_started", channels=self._c.usable())
+        elif self._c is None:
             plan = await workflow.execute_local_activity_method(
                 DealerActivities.load_dealer_plan,
                 lead.dealer_id or "",
@@ -171,6 +200,7 @@ class LeadFollowUp:
             if self._history_is_long(c):
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 _log(c, "lead_continued_as_new")
+                self._upsert([], flush=True)  # the new run starts with these
                 workflow.continue_as_new(args=[lead, c])
             await self._step(c)
             # After the step: the first answer goes out before anything is written.
@@ -182,6 +212,25 @@ class LeadFollowUp:
         await self._record_results(c, final=True)
         _log(c, "lead_closed", status=c.status.value, touches=len(c.touches))
         return c.state(None)
+
+    async def _open(self, lead: Lead) -> Conversation:
+        """A new lead's conversation from one local activity: the plan, the opt-outs an
+        erased earlier lead left, and the contact keys when the starter did not set them."""
+        keys_set = workflow.info().typed_search_attributes.get(sa.CONTACT_KEYS) is not None
+        opened: OpenedLead = await workflow.execute_local_activity_method(
+            DealerActivities.open_lead,
+            OpenRequest(lead=lead, contact_keys=not keys_set),
+            start_to_close_timeout=LOAD_TIMEOUT,
+        )
+        c = Conversation.start(workflow.info().workflow_id, lead, opened.plan, workflow.now())
+        identifiers = c.contact_identifiers()
+        if identifiers == opened.identifiers:
+            # else (never yet): the first step looks them up again, as runs before did
+            c.suppress(workflow.now(), opened.refused)
+            if opened.contact_keys is not None:
+                self._search_attributes.append(sa.CONTACT_KEYS.value_set(opened.contact_keys))
+            c.contact_fingerprint = _fingerprint(identifiers)
+        return c
 
     async def _record_results(self, c: Conversation, final: bool = False) -> None:
         """Rule 8: the conversation's figures to the results store, when they changed."""
@@ -286,18 +335,11 @@ class LeadFollowUp:
         stage = stage_for(step.number, c.touches_planned)
         template = f"{c.lead.kind.value}/{stage.value}/{step.channel.value}"
         try:
-            sent: SendResult = await workflow.execute_activity_method(
-                SendingActivities.send_touch,
-                self._send_request(c, step),
-                start_to_close_timeout=SEND_ATTEMPT_TIMEOUT,
-                schedule_to_close_timeout=SEND_DEADLINE,
-                retry_policy=SEND_RETRY,
-                summary=self._step_label(c, step),
-            )
-        except ActivityError as error:
-            cause = error.cause
+            sent = await self._send_touch(self._send_request(c, step), self._step_label(c, step))
+        except SEND_FAILED as error:
+            cause = _send_failure(error)
             reason, permanent = _failure(error)
-            failure = cause.type if isinstance(cause, ApplicationError) else "timeout"
+            failure = cause.type if cause is not None else "timeout"
             _log(c, "touch_failed", touch=step.number, channel=step.channel, failure=failure)
             if permanent:
                 # The same touch goes out again at once on the next usable channel.
@@ -326,6 +368,29 @@ class LeadFollowUp:
             sent.text,
         )
         _log(c, "touch_recorded", touch=step.number, channel=step.channel, template=template)
+
+    async def _send_touch(self, request: SendRequest, label: str) -> SendResult:
+        """A touch, as a local activity (lean runs): a marker in the history instead of an
+        activity's three events and the workflow task that follows them, and no trip
+        through the server's activity queue before the first answer. The send is short
+        (one provider call) and keyed exactly-once, so a retry after a crash sends once."""
+        if self._lean:
+            return await workflow.execute_local_activity_method(
+                SendingActivities.send_touch,
+                request,
+                start_to_close_timeout=SEND_ATTEMPT_TIMEOUT,
+                schedule_to_close_timeout=SEND_DEADLINE,
+                retry_policy=SEND_RETRY,
+                summary=label,
+            )
+        return await workflow.execute_activity_method(
+            SendingActivities.send_touch,
+            request,
+            start_to_close_timeout=SEND_ATTEMPT_TIMEOUT,
+            schedule_to_close_timeout=SEND_DEADLINE,
+            retry_policy=SEND_RETRY,
+            summary=label,
+        )
 
     def _send_request(self, c: Conversation, step: TouchDue) -> SendRequest:
         assert step.channel is not None
@@ -419,7 +484,7 @@ class LeadFollowUp:
             f"{label} · {c.lead.kind.value.replace('_', ' ')} · {c.lead.source} · {vehicle}{offer}"
         )
         await workflow.start_child_workflow(
-            SalesTask.run,
+            SALES_TASK,
             TaskInput(
                 task_id=tid,
                 lead_id=c.lead_id,
@@ -442,13 +507,13 @@ class LeadFollowUp:
     async def _signal_task(
         self,
         tid: str,
-        send: Callable[[workflow.ExternalWorkflowHandle[SalesTask]], Awaitable[None]],
+        send: Callable[[workflow.ExternalWorkflowHandle[Any]], Awaitable[None]],
     ) -> None:
         """Signal a task once its start is confirmed. A task an operator terminated must not
         fail the lead: the failure is logged and the lead goes on."""
         await workflow.wait_condition(lambda: tid not in self._starting)
         try:
-            await send(workflow.get_external_workflow_handle_for(SalesTask.run, tid))
+            await send(workflow.get_external_workflow_handle(tid))
         except FailureError as error:
             workflow.logger.warning(
                 "task signal failed", extra={"task_id": tid, "error": str(error)}
@@ -463,15 +528,11 @@ class LeadFollowUp:
     async def _close_task_by_id(self, tid: str, what: str) -> None:
         if self._c is not None:
             self._c.note(workflow.now(), "task_closed", detail=tid)  # its figures end here
-        await self._signal_task(
-            tid, lambda task: task.signal(SalesTask.lead_progress, Progress(what=what))
-        )
+        await self._signal_task(tid, lambda task: task.signal("lead_progress", Progress(what=what)))
 
     async def _tell_task(self, c: Conversation) -> None:
         if c.open_task_id is not None:
-            await self._signal_task(
-                c.open_task_id, lambda task: task.signal(SalesTask.customer_replied)
-            )
+            await self._signal_task(c.open_task_id, lambda task: task.signal("customer_replied"))
 
     # --- search attributes and what the UI shows -------------------------------------------
 
@@ -481,15 +542,16 @@ class LeadFollowUp:
             "touches": len(c.touches),
             "next": self._next_at,
         }
-        if not self._published:
-            workflow.upsert_search_attributes(
-                [
-                    sa.DEALER_ID.value_set(c.plan.dealer_id),
-                    sa.LEAD_SOURCE.value_set(c.lead.source),
-                    sa.LEAD_KIND.value_set(c.lead.kind.value),
-                ]
-            )
+        constant = [
+            sa.DEALER_ID.value_set(c.plan.dealer_id),
+            sa.LEAD_SOURCE.value_set(c.lead.source),
+            sa.LEAD_KIND.value_set(c.lead.kind.value),
+        ]
+        if not self._published and not self._lean:
+            workflow.upsert_search_attributes(constant)
         updates: list[SearchAttributeUpdate[Any]] = []
+        if not self._published and self._lean:
+            updates += constant
         if self._published.get("status") != wanted["status"]:
             updates.append(sa.LEAD_STATUS.value_set(c.status.value))
         if self._published.get("touches") != wanted["touches"]:
@@ -500,10 +562,21 @@ class LeadFollowUp:
                 if self._next_at
                 else sa.NEXT_TOUCH_AT.value_unset()
             )
-        if updates:
-            workflow.upsert_search_attributes(updates)
+        self._upsert(updates, flush=True)
         self._published = wanted
         workflow.set_current_details(self._details(c, step))
+
+    def _upsert(self, updates: list[SearchAttributeUpdate[Any]], flush: bool = False) -> None:
+        """Lean runs gather a step's changes and upsert them once, when the step publishes
+        (`flush`); older runs upsert each change where it happens, as they were recorded."""
+        if not self._lean:
+            if updates:
+                workflow.upsert_search_attributes(updates)
+            return
+        self._search_attributes += updates
+        if flush and self._search_attributes:
+            workflow.upsert_search_attributes(self._search_attributes)
+            self._search_attributes = []
 
     async def _publish_contact_keys(self, c: Conversation) -> None:
         """Keep `ContactKeys` (how inbound replies find this lead) in step with the contact
@@ -511,7 +584,7 @@ class LeadFollowUp:
         started otherwise (an operator's CLI) or carrying merged data hashes them here, with
         the dealer's secret, in a local activity."""
         identifiers = c.contact_identifiers()
-        fingerprint = hashlib.sha256(json.dumps(identifiers).encode()).hexdigest()[:16]
+        fingerprint = _fingerprint(identifiers)
         if fingerprint == c.contact_fingerprint:
             return
         if self._opt_outs:
@@ -530,7 +603,7 @@ class LeadFollowUp:
                 ContactKeysRequest(dealer_id=c.plan.dealer_id, identifiers=identifiers),
                 start_to_close_timeout=LOAD_TIMEOUT,
             )
-            workflow.upsert_search_attributes([sa.CONTACT_KEYS.value_set(keys)])
+            self._upsert([sa.CONTACT_KEYS.value_set(keys)])
         c.contact_fingerprint = fingerprint
 
     def _details(self, c: Conversation, step: TouchDue | CadenceDone | None) -> str:

@@ -19,7 +19,14 @@ from temporalio.exceptions import ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.alerts import AlertActivities, AlertRequest, AlertStage
-    from leads.models import Payload, TaskClaimed, TaskKind, TaskState, TaskStatus
+    from leads.models import (
+        Payload,
+        Progress,
+        TaskClaimed,
+        TaskInput,
+        TaskState,
+        TaskStatus,
+    )
     from workflows import search_attributes as sa
 
 MEMO_KEY = "task"  # the memo holding the TaskState the salesperson API lists
@@ -31,26 +38,8 @@ ALERT_RETRY = RetryPolicy(
 )
 
 
-class TaskInput(Payload):
-    task_id: str
-    lead_id: str
-    dealer_id: str
-    kind: TaskKind
-    summary: str  # what anyone may see
-    summary_claimed: str  # with source and offer: shown once claimed (blind tasks)
-    due_at: datetime | None = None  # call tasks: the business-hours slot
-    remind_after: timedelta
-    escalate_after: timedelta
-
-
 class Claim(Payload):
     salesperson_id: str
-
-
-class Progress(Payload):
-    """The lead tells its task what happened: an outcome or a call was recorded."""
-
-    what: str
 
 
 @workflow.defn(name="SalesTask")

@@ -270,14 +270,14 @@ TERMINATED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED
 # --- the scenarios ------------------------------------------------------------------------
 
 
-async def unreachable(rec: Recorder, config: Config) -> None:
+async def unreachable(rec: Recorder, config: Config, name: str = "unreachable") -> None:
     """(a) The whole cadence without an answer: eight touches, two days' grace, unreachable."""
     lead = fake_lead("Pieter Proef", "pieter.proef@example.nl", "+31 6 11223344")
     handle = await rec.start(config, lead)
     final = await rec.finish(handle)  # through the 14 days of the cadence and 2 of grace
     check(final.status is LeadStatus.UNREACHABLE, f"status {final.status}")
     check(len(final.touches) == 8, f"{len(final.touches)} touches")
-    await rec.write("unreachable-LeadFollowUp", handle, COMPLETED)
+    await rec.write(f"{name}-LeadFollowUp", handle, COMPLETED)
 
 
 async def reply(rec: Recorder, config: Config) -> None:
@@ -605,7 +605,7 @@ async def salesperson(rec: Recorder, config: Config) -> None:
     await rec.write("salesperson-SalesTask", task, COMPLETED)
 
 
-async def results(rec: Recorder, config: Config) -> None:
+async def results(rec: Recorder, config: Config, name: str = "results") -> None:
     """(i) The results store's writes (patch `results-store`): the first answer, the reply,
     the claim and a lost outcome with its reason, each a local activity's marker; the row
     is checked in the store."""
@@ -634,8 +634,8 @@ async def results(rec: Recorder, config: Config) -> None:
             select(conversations).where(conversations.c.lead_id == handle.id)
         ).one()
     check(row.outcome == "lost" and row.claimed_at is not None, f"row {row}")
-    await rec.write("results-LeadFollowUp", handle, COMPLETED)
-    await rec.write("results-SalesTask", task, COMPLETED)
+    await rec.write(f"{name}-LeadFollowUp", handle, COMPLETED)
+    await rec.write(f"{name}-SalesTask", task, COMPLETED)
 
 
 SCENARIOS: dict[str, Callable[[Recorder, Config, Config], Awaitable[None]]] = {
@@ -648,6 +648,10 @@ SCENARIOS: dict[str, Callable[[Recorder, Config, Config], Awaitable[None]]] = {
     "newer-version": lambda rec, config, limited: newer_version(rec),
     "salesperson": lambda rec, config, limited: salesperson(rec, config),
     "results": lambda rec, config, limited: results(rec, config),
+    # Patch `lean-history`: (a) and (i) again, with local-activity touches, one opening local
+    # activity and one upsert per workflow task (the whole cadence in at most 60 events).
+    "lean-unreachable": lambda rec, config, limited: unreachable(rec, config, "lean-unreachable"),
+    "lean-reply": lambda rec, config, limited: results(rec, config, "lean-reply"),
 }
 
 
