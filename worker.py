@@ -40,25 +40,35 @@ from workflows.sign_in import SignIn
 
 log = structlog.get_logger("worker")
 
-# The sandbox re-imports the workflow modules for every workflow run; where
-# PYTHONDONTWRITEBYTECODE is set (as on the project's machines) each of those imports would
-# compile the source again. Cached bytecode is safe here: it is derived from the same files.
+# Where PYTHONDONTWRITEBYTECODE is set (as on the project's machines) every import would
+# compile its source again. Cached bytecode is safe: it is derived from the same files.
 sys.dont_write_bytecode = False
 
-# Pure, deterministic libraries the workflows use: imported once, not per workflow run.
+# Pure, deterministic libraries the workflows use (the modules `workflow_runner` passes
+# through anyway; named so that a sandbox without that setting, a reader, knows them).
 PASSTHROUGH = (
     "leads",
     "activities",
-    # Constants and metric helpers of the workflows, no workflow of their own: re-importing
-    # them for every run only cost CPU (bench/close_to_floor.py --profile).
-    "workflows.search_attributes",
-    "workflows.metrics",
     "phonenumbers",
     "holidays",
     "email_validator",
     "jinja2",
     "structlog",
 )
+
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """The sandbox, with every module passed through. Its runtime checks stay: a workflow
+    that reads the clock, the network or a file fails its task. What goes is executing the
+    workflow modules again for every run, the worker's largest cost per lead (about a fifth
+    of its CPU: docs/benchmarks.md). That re-import protects module-level state only, and no
+    workflow module here has any: constants, classes and functions
+    (tests/unit/test_workflow_modules.py keeps it so)."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(
+            *PASSTHROUGH
+        ).with_passthrough_all_modules()
+    )
 
 
 # Runs kept in memory between their workflow tasks (the SDK's default is 1,000). A lead
@@ -133,9 +143,7 @@ def build_worker(
         max_cached_workflows=int(os.environ.get("BLANCO_WORKFLOW_CACHE", WORKFLOW_CACHE)),
         workflows=list(WORKFLOWS),
         activities=[wrap(fn) for fn in run] if wrap else run,
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
-        ),
+        workflow_runner=workflow_runner(),
         interceptors=[ActivityLogContext(config.dealer_ids)],
     )
 

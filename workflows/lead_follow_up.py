@@ -14,6 +14,7 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 from temporalio import workflow
@@ -98,13 +99,15 @@ RESULTS_DEADLINE = timedelta(minutes=1)
 RESULTS_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
 )
-CHANNEL_LABEL = {
-    Channel.EMAIL: "e-mail",
-    Channel.SMS: "SMS",
-    Channel.WHATSAPP: "WhatsApp",
-    Channel.CHAT: "platform chat",
-    Channel.PHONE: "call task",
-}
+CHANNEL_LABEL = MappingProxyType(  # read-only: every run shares this module (worker.py)
+    {
+        Channel.EMAIL: "e-mail",
+        Channel.SMS: "SMS",
+        Channel.WHATSAPP: "WhatsApp",
+        Channel.CHAT: "platform chat",
+        Channel.PHONE: "call task",
+    }
+)
 
 
 def _refuse(reason: str | None) -> None:

@@ -34,11 +34,10 @@ with workflow.unsafe.imports_passed_through():
     from temporalio.client import WorkflowHistory
     from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.worker import Replayer
-    from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
     from leads.conversation import Conversation
     from leads.models import Lead, LeadState
-    from worker import PASSTHROUGH
+    from worker import workflow_runner
     from workflows.lead_follow_up import LeadFollowUp
     from workflows.opt_out import OptOut
     from workflows.sales_task import SalesTask
@@ -74,9 +73,7 @@ def replayer(*workflows: type) -> Replayer:
     return Replayer(
         workflows=list(workflows),
         data_converter=pydantic_data_converter,
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
-        ),
+        workflow_runner=workflow_runner(),
     )
 
 

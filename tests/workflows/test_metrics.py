@@ -19,7 +19,6 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.runtime import Runtime
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.providers.outbox import OutboxProvider
 from activities.senders import Senders
@@ -38,7 +37,7 @@ from leads.models import (
 from tests.conftest import TEST_CONVERTER, dealer_dict, eventually
 from tests.ports import free_port
 from tests.prometheus import Sample, assert_nothing_personal, samples, value
-from worker import PASSTHROUGH, build_worker, metrics_runtime
+from worker import build_worker, metrics_runtime, workflow_runner
 from workflows.lead_follow_up import LeadFollowUp
 from workflows.metrics import FIRST_RESPONSE_BUCKETS
 from workflows.sales_task import SalesTask
@@ -223,9 +222,7 @@ async def test_business_series_are_served_once_each_and_hold_nothing_personal(
     replayer = Replayer(
         workflows=[LeadFollowUp, SalesTask],
         data_converter=TEST_CONVERTER,
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
-        ),
+        workflow_runner=workflow_runner(),
         runtime=worker.runtime,
     )
     for handle in (replied, stopped, silent):
