@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -123,26 +124,28 @@ class ResultsStore:
         return dialect.insert(table)
 
     def record_conversation(self, figures: ConversationFigures) -> None:
-        row = _conversation_row(figures)
-        insert = self._insert(conversations).values(**row)
+        with self.connect() as connection:
+            connection.execute(self._conversation_upsert, _conversation_row(figures))
+            for task in figures.tasks:
+                connection.execute(self._task_upsert, _task_row(task))
+
+    # Built once per store, executed with each row's values: SQLAlchemy compiles them once too.
+    # (Built per write, they were a sixth of the worker's CPU per lead: docs/benchmarks.md.)
+
+    @cached_property
+    def _conversation_upsert(self) -> Any:
+        insert = self._insert(conversations)
         old, new = conversations.c, insert.excluded
         newer = new.revision >= old.revision
         merged = {name: func.coalesce(old[name], new[name]) for name in FIRST}
         for name in LATEST:
             merged[name] = _case(newer, new[name], old[name])
         merged["recorded_at"] = new.recorded_at
-        upsert = insert.on_conflict_do_update(index_elements=["conversation_id"], set_=merged)
-        with self.connect() as connection:
-            connection.execute(upsert)
-            for task in figures.tasks:
-                connection.execute(self._task_upsert(task))
+        return insert.on_conflict_do_update(index_elements=["conversation_id"], set_=merged)
 
-    def _task_upsert(self, figures: TaskFigures) -> Any:
-        row = figures.model_dump(mode="json")
-        for name in ("opened_at", "claimed_at", "done_at"):
-            row[name] = naive_utc(getattr(figures, name))
-        row["recorded_at"] = naive_utc(datetime.now(UTC))
-        insert = self._insert(tasks).values(**{c.name: row[c.name] for c in tasks.columns})
+    @cached_property
+    def _task_upsert(self) -> Any:
+        insert = self._insert(tasks)
         old, new = tasks.c, insert.excluded
         merged = {
             "claimed_at": func.coalesce(old.claimed_at, new.claimed_at),
@@ -171,6 +174,14 @@ class ResultsStore:
 
 def _case(condition: Any, then: Any, otherwise: Any) -> Any:
     return case((condition, then), else_=otherwise)
+
+
+def _task_row(figures: TaskFigures) -> dict[str, Any]:
+    row = figures.model_dump(mode="json")
+    for name in ("opened_at", "claimed_at", "done_at"):
+        row[name] = naive_utc(getattr(figures, name))
+    row["recorded_at"] = naive_utc(datetime.now(UTC))
+    return {c.name: row[c.name] for c in tasks.columns}
 
 
 def _conversation_row(figures: ConversationFigures) -> dict[str, Any]:
