@@ -8,6 +8,7 @@ channel the lead arrived on, else e-mail, WhatsApp, SMS, chat; calls only per `c
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -51,6 +52,12 @@ class PhoneAnalysis:
         return self.verdict in {PhoneVerdict.MOBILE, PhoneVerdict.FIXED_LINE}
 
 
+# A lead's addresses are read again at every step of its workflow and by each activity:
+# parsing them is pure, so each address is parsed once per process (bounded, in memory only).
+PARSED_KEPT = 4096
+
+
+@functools.lru_cache(maxsize=PARSED_KEPT)
 def normalise_email(raw: str | None) -> str | None:
     """Syntax only: no DNS (the engine must not depend on the network to answer a lead)."""
     if not raw or not raw.strip():
@@ -82,6 +89,7 @@ def is_placeholder(national_digits: str, region: str) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=PARSED_KEPT)
 def analyse_phone(raw: str | None, region: str) -> PhoneAnalysis:
     if not raw or not raw.strip():
         return PhoneAnalysis(PhoneVerdict.MISSING)
