@@ -16,7 +16,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from leads.identity import contact_identifiers, contact_keys
 from leads.models import LeadStatus
-from tests.workflows.test_lead_follow_up import Engine, engine_for, make_config
+from tests.conftest import make_config
+from tests.workflows.test_lead_follow_up import Engine, engine_for
 from workflows import search_attributes as sa
 
 # The whole default cadence (8 touches, 2 days' grace) without an answer: 114 events before
