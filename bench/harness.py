@@ -255,8 +255,9 @@ def start_processes(
     api_port: int | None = None,
 ) -> list[WorkerProcess]:
     """On the bench's server, with the config `write_config` put in `tmp`: the API first when
-    `api_port` is given (`python -m api`), then `worker.py` (its outbox tmp/outbox.jsonl) and
-    `bench/bare_worker.py` (its lines tmp/floor.jsonl, task queue `floor_queue`)."""
+    `api_port` is given (`python -m api`), then `worker.py` (its outbox tmp/outbox.jsonl, its
+    results store tmp/results.db) and `bench/bare_worker.py` (its lines tmp/floor.jsonl, task
+    queue `floor_queue`)."""
     common = {
         "TEMPORAL_ADDRESS": client.service_client.config.target_host,
         "TEMPORAL_NAMESPACE": client.namespace,
@@ -264,6 +265,8 @@ def start_processes(
     if bytecode_cache:
         common["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
     config = str(tmp / "blanco.toml")
+    # The bench's leads go to a results store of its own, never to the developer's .data/.
+    common["BLANCO_RESULTS_URL"] = f"sqlite:///{tmp / 'results.db'}"
     blanco = worker_env(
         bytecode_cache,
         **common,
