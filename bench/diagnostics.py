@@ -100,6 +100,8 @@ class CpuSample:
 @dataclass
 class CpuMeter:
     pids: dict[str, int]  # label → pid
+    # Processes that are never quiet (a profiler sampling the worker), left out of `settle`.
+    restless: frozenset[str] = frozenset()
 
     def sample(self) -> CpuSample:
         return CpuSample(
@@ -118,7 +120,11 @@ class CpuMeter:
         while time.monotonic() < give_up:
             await asyncio.sleep(window)
             after = self.sample()
-            used = sum(after.processes.values()) - sum(before.processes.values())
+            used = sum(
+                after.processes[label] - before.processes[label]
+                for label in after.processes
+                if label not in self.restless
+            )
             if used < idle_share * (after.at - before.at):
                 return True
             before = after
@@ -150,26 +156,46 @@ def cpu_line(before: CpuSample, after: CpuSample, leads: int, rate: float) -> st
 
 
 LINE_NUMBER = re.compile(r":\d+\)$")
+# Innermost frames of a thread that only waits: py-spy counts a thread-pool thread blocked in
+# `work_queue.get()` (a C call, so `_worker` is the innermost frame) as active.
+IDLE = frozenset({"_worker (concurrent/futures/thread.py)"})
 
 
-def inclusive_shares(raw: Iterable[str], top: int) -> list[tuple[str, float]]:
-    """The `top` functions of a py-spy raw profile (`frame;frame;… count` per line, a frame
-    `function (file:line)`) by inclusive share: the part of all samples in which the function
-    is anywhere on the stack, counted once per sample however deep it recurs. A function is
-    its name and file, whatever the line."""
-    counts: Counter[str] = Counter()
-    total = 0
+@dataclass(frozen=True)
+class Profile:
+    samples: int  # all of the raw profile's
+    idle: int  # of which a thread only waited (IDLE), left out of the shares
+    top: list[tuple[str, float, float]]  # function, inclusive share, self share
+
+
+def inclusive_shares(raw: Iterable[str], top: int) -> Profile:
+    """The `top` functions of a py-spy raw profile (`frame;frame;… count` per line, outermost
+    frame first, a frame `function (file:line)`) by inclusive share: the part of the busy
+    samples in which the function is anywhere on the stack, counted once per sample however
+    deep it recurs; with each its self share (the samples in which it is the innermost
+    frame). A function is its name and file, whatever the line."""
+    inclusive: Counter[str] = Counter()
+    innermost: Counter[str] = Counter()
+    total = idle = 0
     for entry in raw:
         stack, _, count = entry.strip().rpartition(" ")
         if not stack or not count.isdigit():
             continue
         samples = int(count)
         total += samples
-        for function in {LINE_NUMBER.sub(")", frame) for frame in stack.split(";")}:
-            counts[function] += samples
-    if not total:
-        return []
-    return [(function, n / total) for function, n in counts.most_common(top)]
+        functions = [LINE_NUMBER.sub(")", frame) for frame in stack.split(";")]
+        if functions[-1] in IDLE:
+            idle += samples
+            continue
+        for function in set(functions):
+            inclusive[function] += samples
+        innermost[functions[-1]] += samples
+    busy = total - idle
+    shares = [
+        (function, n / busy, innermost[function] / busy)
+        for function, n in inclusive.most_common(top)
+    ]
+    return Profile(total, idle, shares)
 
 
 # --- stages from workflow histories ---------------------------------------------------------

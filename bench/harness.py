@@ -361,11 +361,13 @@ def cpu_meter(processes: Sequence[WorkerProcess]) -> CpuMeter:
     """The dev server, `processes` (a wrapper apart from its worker) and the bench itself,
     for the CPU lines."""
     pids = {"server": child_pid("temporal") or -1}
+    wrappers = set()
     for process in processes:
         pids[process.label] = process.measured_pid()
         if process.wrapper is not None:
             pids[process.wrapper] = process.process.pid
-    return CpuMeter({**pids, "bench": os.getpid()})
+            wrappers.add(process.wrapper)
+    return CpuMeter({**pids, "bench": os.getpid()}, frozenset(wrappers))
 
 
 @asynccontextmanager
@@ -428,9 +430,35 @@ class Rig:
     watchers: Watchers
     processes: Sequence[WorkerProcess]
 
-    async def ready(self, lead_probe: Coroutine[Any, Any, None]) -> CpuMeter:
-        """`lead_probe` and one floor workflow at once, each until its line (every process
-        polls); then the meter of the server, the processes and the bench."""
+    def lanes(self, suffix: str = "") -> tuple[Lane, Lane]:
+        """Blanco (leads through `client.start_lead`, until the watcher saw their outbox line)
+        and the floor (BareWorkflows, until their line's own `at`), each arrival's customer or
+        id tagged with this run's tag and `suffix`."""
+        tag = f"{self.tag}{suffix}"
+        blanco = Lane(
+            "Blanco",
+            blanco_starter(self.client, self.config, self.dealer, tag),
+            self.watchers.outbox,
+            lambda line: line.seen_at,
+        )
+        floor = Lane(
+            "Floor",
+            floor_starter(self.client, self.floor_queue, tag),
+            self.watchers.floor,
+            lambda line: float(line.record["at"]),
+            "floor workflows",
+            "activity line",
+        )
+        return blanco, floor
+
+    async def ready(self, lead_probe: Coroutine[Any, Any, None] | None = None) -> CpuMeter:
+        """`lead_probe` (by default one lead through `client.start_lead`) and one floor
+        workflow at once, each until its line (every process polls); then the meter of the
+        server, the processes and the bench."""
+        if lead_probe is None:
+            lead_probe = probe(
+                self.lanes("-probe")[0].start_one, self.watchers.outbox, self.processes, "worker.py"
+            )
         probes = [
             asyncio.create_task(lead_probe),
             asyncio.create_task(
@@ -462,8 +490,10 @@ async def rig(
     the reverse order."""
     async with dev_server(prefix) as (tmp, env):
         tag = uuid.uuid4().hex[:8]
-        config = load_config(write_config(tmp, f"{queue}-{tag}"))
         floor_queue = f"bench-floor-{tag}"
+        if f"{queue}-{tag}" == floor_queue:  # each worker would get the other's tasks too
+            raise BenchError(f"the task queue {queue!r} is the floor's; name another")
+        config = load_config(write_config(tmp, f"{queue}-{tag}"))
         watchers = Watchers.of(tmp)
         watchers.start()
         processes: list[WorkerProcess] = []
@@ -622,6 +652,8 @@ class Lane:
     start_one: StartOne
     watcher: LineWatcher
     message_at: Callable[[Line], float]
+    what: str = "leads"  # its arrivals, in what fell short
+    where: str = "outbox line"  # its line
 
 
 @dataclass(frozen=True)
@@ -651,6 +683,7 @@ class Phase:
     cpu: str = ""
     stages: list[list[float]] = field(default_factory=list)
     cpu_ms: dict[str, float] = field(default_factory=dict)  # CPU ms per lead by process
+    waited: str = ""  # how long a line could take before it counted as missing
 
     def to_message(self) -> list[float]:
         return [self.lane.message_at(line) - s.arrival for s, line in self.received()]
@@ -711,10 +744,26 @@ async def run_phase(
     after = meter.sample()
     rate = (len(starts) - 1) / (last - first) if last > first else math.nan
     phase = Phase(lane, starts, lines, rate)
+    phase.waited = f"{deadline:g} s after the last start" + (" and line" if stall else "")
     phase.cpu_ms = cpu_ms_per_lead(before, after, arrivals.count)
-    load = arrivals.rate or phase.answered_per_second()
+    load = arrivals.rate or round(phase.answered_per_second(), 1)
     phase.cpu = cpu_line(before, after, arrivals.count, load if load > 0 else 1.0)
     return phase
+
+
+def shortfalls(phases: Sequence[tuple[str, Phase]], shown: int = 5) -> list[str]:
+    """What fell short (exit code 1), per (label, phase): the arrivals that never got their
+    line, and the first `shown` start calls that failed."""
+    problems = []
+    for label, phase in phases:
+        if missing := phase.missing():
+            failures = phase.failures()
+            problems.append(
+                f"{label}{missing} of {len(phase.starts)} {phase.lane.what} never got their "
+                f"{phase.lane.where} within {phase.waited} ({len(failures)} start calls failed)"
+            )
+            problems += [f"  {failure}" for failure in failures[:shown]]
+    return problems
 
 
 # --- figures --------------------------------------------------------------------------------

@@ -51,21 +51,18 @@ from diagnostics import stages
 from harness import (
     ROOT,
     Arrivals,
-    Lane,
     Machine,
     Measured,
     Phase,
     Summary,
     add_run_arguments,
     bench_parser,
-    blanco_starter,
-    floor_starter,
     header,
-    probe,
     rig,
     row,
     run_bench,
     run_phase,
+    shortfalls,
     stage_rows,
 )
 from temporalio.client import Client
@@ -150,22 +147,6 @@ def breakdown(*phases: Phase) -> list[str]:
     return lines
 
 
-def shortfalls(blanco: Phase, floor: Phase, deadline: float) -> list[str]:
-    problems = []
-    for phase, what, where in (
-        (blanco, "leads", "outbox line"),
-        (floor, "floor workflows", "activity line"),
-    ):
-        if missing := phase.missing():
-            failures = phase.failures()
-            problems.append(
-                f"{missing} of {len(phase.starts)} {what} never got their {where} within "
-                f"{deadline:g} s after the last start ({len(failures)} start calls failed)"
-            )
-            problems += [f"  {failure}" for failure in failures[:5]]
-    return problems
-
-
 # --- the run --------------------------------------------------------------------------------
 
 
@@ -176,31 +157,20 @@ async def fetch_stages(client: Client, phase: Phase) -> None:
 
 async def measure(settings: Settings) -> tuple[Phase, Phase]:
     async with rig("blanco-bench-", "bench-blanco", settings.bytecode_cache) as setup:
-        client, config, dealer, tag = setup.client, setup.config, setup.dealer, setup.tag
-        outbox, floor_file = setup.watchers.outbox, setup.watchers.floor
-        blanco_lane = Lane(
-            "Blanco", blanco_starter(client, config, dealer, tag), outbox, lambda line: line.seen_at
-        )
-        floor_lane = Lane(
-            "Floor",
-            floor_starter(client, setup.floor_queue, tag),
-            floor_file,
-            lambda line: float(line.record["at"]),
-        )
-        probe_lead = blanco_starter(client, config, dealer, f"{tag}-probe")
-        meter = await setup.ready(probe(probe_lead, outbox, setup.processes, "worker.py"))
+        blanco_lane, floor_lane = setup.lanes()
+        meter = await setup.ready()
         arrivals = Arrivals(settings.leads, settings.rate)
         blanco = await run_phase(blanco_lane, arrivals, settings.deadline, setup.processes, meter)
         floor = await run_phase(floor_lane, arrivals, settings.deadline, setup.processes, meter)
         if settings.breakdown:
-            await fetch_stages(client, blanco)
-            await fetch_stages(client, floor)
+            await fetch_stages(setup.client, blanco)
+            await fetch_stages(setup.client, floor)
         return blanco, floor
 
 
 async def bench(settings: Settings, machine: Machine) -> Measured:
     blanco, floor = await measure(settings)
-    return report(blanco, floor, settings, machine), shortfalls(blanco, floor, settings.deadline)
+    return report(blanco, floor, settings, machine), shortfalls([("", blanco), ("", floor)])
 
 
 def parse_args(argv: Sequence[str] | None) -> Settings:
