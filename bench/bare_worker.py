@@ -1,5 +1,5 @@
-"""Worker for the floor of the speed-to-lead bench: `BareWorkflow` and its one activity, with
-the SDK's default worker settings (as `worker.py` uses them).
+"""Worker for the floor of the benches: `BareWorkflow` and its one activity, with the SDK's
+default worker settings (as `worker.py` uses them).
 
     TEMPORAL_ADDRESS=127.0.0.1:7233 BENCH_TASK_QUEUE=floor BENCH_FLOOR_FILE=floor.jsonl \\
         python bench/bare_worker.py

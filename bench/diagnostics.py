@@ -1,5 +1,6 @@
-"""Where the speed-to-lead bench's time goes: CPU per process (Linux /proc) and, from each
-workflow's history, the stages between a lead's arrival and its message.
+"""Where the benches' time goes: CPU and memory per process (Linux /proc), a py-spy profile's
+heaviest functions and, from each workflow's history, the stages between a lead's arrival and
+its message.
 
 Stages, which add up to arrival → message exactly:
 - to server: arrival until the server records the workflow as started
@@ -17,7 +18,9 @@ import asyncio
 import itertools
 import math
 import os
+import re
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,10 +57,20 @@ def machine_busy() -> float:
     return (user + nice + system + irq + softirq) / CLOCK_TICKS
 
 
-def child_pid(command: str) -> int | None:
-    """The pid of this process's child whose command name is `command` (e.g. the dev server
-    the SDK started), or None."""
-    mine = os.getpid()
+def process_rss_mb(pid: int) -> float:
+    """Resident memory of process `pid` (VmRSS in /proc/<pid>/status), MB; NaN if unknown."""
+    try:
+        for entry in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if entry.startswith("VmRSS:"):
+                return int(entry.split()[1]) / 1024  # kB
+    except (OSError, IndexError, ValueError):
+        pass
+    return math.nan
+
+
+def children(parent: int) -> list[tuple[int, str]]:
+    """The pid and command name of each child of process `parent`."""
+    found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -66,10 +79,15 @@ def child_pid(command: str) -> int | None:
         except OSError:
             continue
         name = stat[stat.find("(") + 1 : stat.rfind(")")]
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        if parent == mine and name == command:
-            return int(entry.name)
-    return None
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+            found.append((int(entry.name), name))
+    return found
+
+
+def child_pid(command: str) -> int | None:
+    """The pid of this process's child whose command name is `command` (e.g. the dev server
+    the SDK started), or None."""
+    return next((pid for pid, name in children(os.getpid()) if name == command), None)
 
 
 @dataclass(frozen=True)
@@ -82,6 +100,8 @@ class CpuSample:
 @dataclass
 class CpuMeter:
     pids: dict[str, int]  # label → pid
+    # Processes that are never quiet (a profiler sampling the worker), left out of `settle`.
+    restless: frozenset[str] = frozenset()
 
     def sample(self) -> CpuSample:
         return CpuSample(
@@ -100,24 +120,82 @@ class CpuMeter:
         while time.monotonic() < give_up:
             await asyncio.sleep(window)
             after = self.sample()
-            used = sum(after.processes.values()) - sum(before.processes.values())
+            used = sum(
+                after.processes[label] - before.processes[label]
+                for label in after.processes
+                if label not in self.restless
+            )
             if used < idle_share * (after.at - before.at):
                 return True
             before = after
         return False
 
 
+def cpu_ms_per_lead(before: CpuSample, after: CpuSample, leads: int) -> dict[str, float]:
+    """CPU milliseconds per lead by process label, between two samples."""
+    return {
+        label: 1000 * (after.processes[label] - before.processes[label]) / leads
+        for label in after.processes
+    }
+
+
 def cpu_line(before: CpuSample, after: CpuSample, leads: int, rate: float) -> str:
     """CPU milliseconds per lead by process, what that demands at `rate`, and how busy the
     other processes of the machine were meanwhile."""
-    used = {label: after.processes[label] - before.processes[label] for label in after.processes}
-    per_lead = sum(used.values()) / leads
-    others = max(after.machine - before.machine - sum(used.values()), 0.0)
-    parts = ", ".join(f"{label} {1000 * seconds / leads:.1f}" for label, seconds in used.items())
+    per_lead = cpu_ms_per_lead(before, after, leads)
+    total = sum(per_lead.values())
+    others = max(after.machine - before.machine - total * leads / 1000, 0.0)
+    parts = ", ".join(f"{label} {ms:.1f}" for label, ms in per_lead.items())
     return (
-        f"CPU ms per lead: {parts} (total {1000 * per_lead:.1f}: {per_lead * rate:.2f} CPUs "
+        f"CPU ms per lead: {parts} (total {total:.1f}: {total * rate / 1000:.2f} CPUs "
         f"at {rate:g}/s); other processes used {others / (after.at - before.at):.2f} CPUs"
     )
+
+
+# --- a profile ------------------------------------------------------------------------------
+
+
+LINE_NUMBER = re.compile(r":\d+\)$")
+# Innermost frames of a thread that only waits: py-spy counts a thread-pool thread blocked in
+# `work_queue.get()` (a C call, so `_worker` is the innermost frame) as active.
+IDLE = frozenset({"_worker (concurrent/futures/thread.py)"})
+
+
+@dataclass(frozen=True)
+class Profile:
+    samples: int  # all of the raw profile's
+    idle: int  # of which a thread only waited (IDLE), left out of the shares
+    top: list[tuple[str, float, float]]  # function, inclusive share, self share
+
+
+def inclusive_shares(raw: Iterable[str], top: int) -> Profile:
+    """The `top` functions of a py-spy raw profile (`frame;frame;… count` per line, outermost
+    frame first, a frame `function (file:line)`) by inclusive share: the part of the busy
+    samples in which the function is anywhere on the stack, counted once per sample however
+    deep it recurs; with each its self share (the samples in which it is the innermost
+    frame). A function is its name and file, whatever the line."""
+    inclusive: Counter[str] = Counter()
+    innermost: Counter[str] = Counter()
+    total = idle = 0
+    for entry in raw:
+        stack, _, count = entry.strip().rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        samples = int(count)
+        total += samples
+        functions = [LINE_NUMBER.sub(")", frame) for frame in stack.split(";")]
+        if functions[-1] in IDLE:
+            idle += samples
+            continue
+        for function in set(functions):
+            inclusive[function] += samples
+        innermost[functions[-1]] += samples
+    busy = total - idle
+    shares = [
+        (function, n / busy, innermost[function] / busy)
+        for function, n in inclusive.most_common(top)
+    ]
+    return Profile(total, idle, shares)
 
 
 # --- stages from workflow histories ---------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -26,18 +27,18 @@ import uuid
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any, TypeVar
 
 from bare_workflow import BareWorkflow
-from diagnostics import STAGES, CpuMeter, child_pid
+from diagnostics import STAGES, CpuMeter, child_pid, children, cpu_line, cpu_ms_per_lead
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from client import data_converter
+from client import data_converter, start_lead
 from codec import Keyring, new_key, parse_key
 from leads.config import Config, Dealer, load_config
 from leads.models import Channel, Customer, Lead, LeadKind, Vehicle
@@ -177,6 +178,7 @@ class WorkerProcess:
     process: subprocess.Popen[bytes]
     log: Path
     label: str  # its name in the CPU line
+    wrapper: str | None = None  # the process runs the worker as its child (py-spy): its label
 
     def check_alive(self) -> None:
         code = self.process.poll()
@@ -189,22 +191,60 @@ class WorkerProcess:
         except FileNotFoundError:
             return "(no log)"
 
+    def measured_pid(self) -> int:
+        """The worker's own pid: the process, or the child of its wrapper."""
+        if self.wrapper is None:
+            return self.process.pid
+        found = children(self.process.pid)
+        if len(found) != 1:
+            raise BenchError(f"{self.wrapper} of {self.name} has {len(found)} children, not 1")
+        return found[0][0]
+
     def interrupt(self) -> None:
+        """SIGINT to its process group (its own session): the process, and a wrapper's child."""
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGINT)
 
     def wait_or_kill(self, deadline: float) -> None:
-        try:
+        """Wait until the process and what else runs in its group (a wrapper's child) have
+        ended; at `deadline` (time.monotonic()) kill what is left of the group."""
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=max(deadline - time.monotonic(), 0.0))
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        while self._group_alive() and time.monotonic() < deadline:
+            time.sleep(WAIT_INTERVAL)
+        if self._group_alive():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def _group_alive(self) -> bool:
+        """Whether a process of its group is left (the group's id is the process's pid,
+        which the kernel does not hand out again while the group exists)."""
+        if self.process.poll() is None:
+            return True
+        try:
+            os.killpg(self.process.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
 
 
-def spawn(name: str, argv: list[str], env: dict[str, str], log: Path, label: str) -> WorkerProcess:
+def spawn(
+    name: str,
+    argv: list[str],
+    env: dict[str, str],
+    log: Path,
+    label: str,
+    wrapper: Sequence[str] = (),
+) -> WorkerProcess:
+    """`argv` in its own session, its output to `log`; `wrapper`: a command that runs it as its
+    child (`py-spy record … --`), named by its first word in the CPU line."""
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            argv,
+            [*wrapper, *argv],
             cwd=ROOT,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -213,7 +253,7 @@ def spawn(name: str, argv: list[str], env: dict[str, str], log: Path, label: str
             # Ctrl-C reaches only the bench, which then stops the workers in order.
             start_new_session=True,
         )
-    return WorkerProcess(name, process, log, label)
+    return WorkerProcess(name, process, log, label, Path(wrapper[0]).name if wrapper else None)
 
 
 def free_port() -> int:
@@ -253,9 +293,11 @@ def start_processes(
     floor_queue: str,
     bytecode_cache: bool,
     api_port: int | None = None,
+    worker_wrapper: Sequence[str] = (),
 ) -> list[WorkerProcess]:
     """On the bench's server, with the config `write_config` put in `tmp`: the API first when
-    `api_port` is given (`python -m api`), then `worker.py` (its outbox tmp/outbox.jsonl) and
+    `api_port` is given (`python -m api`), then `worker.py` (its outbox tmp/outbox.jsonl, its
+    results store tmp/results.db; run by `worker_wrapper` when given) and
     `bench/bare_worker.py` (its lines tmp/floor.jsonl, task queue `floor_queue`)."""
     common = {
         "TEMPORAL_ADDRESS": client.service_client.config.target_host,
@@ -264,6 +306,8 @@ def start_processes(
     if bytecode_cache:
         common["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
     config = str(tmp / "blanco.toml")
+    # The bench's leads go to a results store of its own, never to the developer's .data/.
+    common["BLANCO_RESULTS_URL"] = f"sqlite:///{tmp / 'results.db'}"
     blanco = worker_env(
         bytecode_cache,
         **common,
@@ -278,24 +322,25 @@ def start_processes(
         BENCH_FLOOR_FILE=str(tmp / "floor.jsonl"),
     )
     python = sys.executable
-    wanted = [  # name, argv, environment, log file, label in the CPU line
-        ("worker.py", [python, "worker.py"], blanco, "worker.log", "worker.py"),
+    wanted = [  # name, argv, environment, log file, label in the CPU line, wrapper
+        ("worker.py", [python, "worker.py"], blanco, "worker.log", "worker.py", worker_wrapper),
         (
             "bench/bare_worker.py",
             [python, "bench/bare_worker.py"],
             floor,
             "bare_worker.log",
             "bare worker",
+            (),
         ),
     ]
     if api_port is not None:
         api = worker_env(bytecode_cache, **common, BLANCO_CONFIG=config)
         argv = [python, "-m", "api", "--host", "127.0.0.1", "--port", str(api_port)]
-        wanted.insert(0, ("api", argv, api, "api.log", "api"))
+        wanted.insert(0, ("api", argv, api, "api.log", "api", ()))
     processes: list[WorkerProcess] = []
     try:
-        for name, argv, env, log, label in wanted:
-            processes.append(spawn(name, argv, env, tmp / log, label))
+        for name, argv, env, log, label, wrapper in wanted:
+            processes.append(spawn(name, argv, env, tmp / log, label, wrapper))
     except BaseException:
         stop_workers(processes)
         raise
@@ -313,14 +358,16 @@ def stop_workers(workers: Sequence[WorkerProcess]) -> None:
 
 
 def cpu_meter(processes: Sequence[WorkerProcess]) -> CpuMeter:
-    """The dev server, `processes` and the bench itself, for the CPU lines."""
-    return CpuMeter(
-        {
-            "server": child_pid("temporal") or -1,
-            **{process.label: process.process.pid for process in processes},
-            "bench": os.getpid(),
-        }
-    )
+    """The dev server, `processes` (a wrapper apart from its worker) and the bench itself,
+    for the CPU lines."""
+    pids = {"server": child_pid("temporal") or -1}
+    wrappers = set()
+    for process in processes:
+        pids[process.label] = process.measured_pid()
+        if process.wrapper is not None:
+            pids[process.wrapper] = process.process.pid
+            wrappers.add(process.wrapper)
+    return CpuMeter({**pids, "bench": os.getpid()}, frozenset(wrappers))
 
 
 @asynccontextmanager
@@ -345,11 +392,26 @@ async def wait_for_lines(
     keys: Sequence[str],
     workers: Sequence[WorkerProcess],
     deadline: float,
+    stall: float | None = None,
 ) -> dict[str, Line]:
-    """The lines of `keys` found by `deadline` (time.time()); stops early when all are in."""
+    """The lines of `keys` found by `deadline` (time.time()); stops early when all are in.
+    With `stall`, the deadline moves on while lines keep coming: the wait also goes on until
+    `stall` seconds have passed without a new one (a burst that the worker answers slower than
+    it was started)."""
+    found: dict[str, Line] = {}
+    pending = list(dict.fromkeys(keys))
     while True:
-        found = {key: line for key in keys if (line := watcher.get(key)) is not None}
-        if len(found) == len(keys) or time.time() > deadline:
+        still = []
+        for key in pending:
+            line = watcher.get(key)
+            if line is None:
+                still.append(key)
+            else:
+                found[key] = line
+        if stall is not None and len(still) < len(pending):
+            deadline = max(deadline, time.time() + stall)
+        pending = still
+        if not pending or time.time() > deadline:
             return found
         for worker in workers:
             worker.check_alive()
@@ -368,9 +430,35 @@ class Rig:
     watchers: Watchers
     processes: Sequence[WorkerProcess]
 
-    async def ready(self, lead_probe: Coroutine[Any, Any, None]) -> CpuMeter:
-        """`lead_probe` and one floor workflow at once, each until its line (every process
-        polls); then the meter of the server, the processes and the bench."""
+    def lanes(self, suffix: str = "") -> tuple[Lane, Lane]:
+        """Blanco (leads through `client.start_lead`, until the watcher saw their outbox line)
+        and the floor (BareWorkflows, until their line's own `at`), each arrival's customer or
+        id tagged with this run's tag and `suffix`."""
+        tag = f"{self.tag}{suffix}"
+        blanco = Lane(
+            "Blanco",
+            blanco_starter(self.client, self.config, self.dealer, tag),
+            self.watchers.outbox,
+            lambda line: line.seen_at,
+        )
+        floor = Lane(
+            "Floor",
+            floor_starter(self.client, self.floor_queue, tag),
+            self.watchers.floor,
+            lambda line: float(line.record["at"]),
+            "floor workflows",
+            "activity line",
+        )
+        return blanco, floor
+
+    async def ready(self, lead_probe: Coroutine[Any, Any, None] | None = None) -> CpuMeter:
+        """`lead_probe` (by default one lead through `client.start_lead`) and one floor
+        workflow at once, each until its line (every process polls); then the meter of the
+        server, the processes and the bench."""
+        if lead_probe is None:
+            lead_probe = probe(
+                self.lanes("-probe")[0].start_one, self.watchers.outbox, self.processes, "worker.py"
+            )
         probes = [
             asyncio.create_task(lead_probe),
             asyncio.create_task(
@@ -391,20 +479,28 @@ class Rig:
 
 @asynccontextmanager
 async def rig(
-    prefix: str, queue: str, bytecode_cache: bool, api_port: int | None = None
+    prefix: str,
+    queue: str,
+    bytecode_cache: bool,
+    api_port: int | None = None,
+    worker_wrapper: Sequence[str] = (),
 ) -> AsyncIterator[Rig]:
     """A temporary directory (`prefix`), a dev server, blanco.toml copied there with the task
     queue `queue`-<tag>, the watchers and `start_processes`; on the way out all stopped, in
     the reverse order."""
     async with dev_server(prefix) as (tmp, env):
         tag = uuid.uuid4().hex[:8]
-        config = load_config(write_config(tmp, f"{queue}-{tag}"))
         floor_queue = f"bench-floor-{tag}"
+        if f"{queue}-{tag}" == floor_queue:  # each worker would get the other's tasks too
+            raise BenchError(f"the task queue {queue!r} is the floor's; name another")
+        config = load_config(write_config(tmp, f"{queue}-{tag}"))
         watchers = Watchers.of(tmp)
         watchers.start()
         processes: list[WorkerProcess] = []
         try:
-            processes = start_processes(env.client, tmp, floor_queue, bytecode_cache, api_port)
+            processes = start_processes(
+                env.client, tmp, floor_queue, bytecode_cache, api_port, worker_wrapper
+            )
             yield Rig(env.client, config, config.dealers[0], tag, floor_queue, watchers, processes)
         finally:
             stop_workers(processes)
@@ -506,6 +602,168 @@ async def cancel(tasks: Sequence[asyncio.Task[Any]]) -> None:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def gated(gate: asyncio.Semaphore, one: Callable[[int], Awaitable[T]], index: int) -> T:
+    async with gate:  # arrivals are stamped inside: waiting for a slot is the bench's limit
+        return await one(index)
+
+
+async def at_once(
+    count: int, one: Callable[[int], Awaitable[T]], gate: asyncio.Semaphore, first: int = 0
+) -> list[T]:
+    """`one(first)` … `one(first + count - 1)` all at once, at most as many in flight as
+    `gate` lets through (so that the bench's own calls are not what limits the rate)."""
+    tasks = [asyncio.create_task(gated(gate, one, first + i)) for i in range(count)]
+    try:
+        return list(await asyncio.gather(*tasks))
+    finally:
+        await cancel(tasks)
+
+
+def blanco_starter(client: Client, config: Config, dealer: Dealer, tag: str) -> StartOne:
+    """Lead `index` of this run through `client.start_lead` (signal-with-start, the path of the
+    starter and the API); its lead id is its outbox line's key."""
+
+    async def start(index: int) -> str:
+        result = await start_lead(client, config, dealer, make_lead(index, tag))
+        return result.lead_id
+
+    return start
+
+
+# --- one phase: N arrivals at a fixed rate, or all at once ----------------------------------
+
+
+@dataclass(frozen=True)
+class Start:
+    index: int
+    arrival: float  # time.time() just before the start call
+    latency: float  # seconds the start call took
+    key: str | None  # what its line is found by; None: the call failed
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Lane:
+    """One of the two things measured: how an arrival starts and where its line shows up."""
+
+    name: str
+    start_one: StartOne
+    watcher: LineWatcher
+    message_at: Callable[[Line], float]
+    what: str = "leads"  # its arrivals, in what fell short
+    where: str = "outbox line"  # its line
+
+
+@dataclass(frozen=True)
+class Arrivals:
+    """How a phase's arrivals come: `count` of them at `rate` per second (open loop), or with
+    no rate all at once, at most `concurrency` start calls in flight."""
+
+    count: int
+    rate: float | None = None
+    concurrency: int = 50
+
+    async def start(self, start_one: StartOne, timeout: float) -> list[Start]:
+        def one(index: int) -> Coroutine[Any, Any, Start]:
+            return timed_start(index, start_one, timeout)
+
+        if self.rate is None:
+            return await at_once(self.count, one, asyncio.Semaphore(self.concurrency))
+        return await paced(self.count, self.rate, one)
+
+
+@dataclass
+class Phase:
+    lane: Lane
+    starts: list[Start]
+    lines: dict[str, Line]
+    offered_rate: float  # start calls per second, first to last
+    cpu: str = ""
+    stages: list[list[float]] = field(default_factory=list)
+    cpu_ms: dict[str, float] = field(default_factory=dict)  # CPU ms per lead by process
+    waited: str = ""  # how long a line could take before it counted as missing
+
+    def to_message(self) -> list[float]:
+        return [self.lane.message_at(line) - s.arrival for s, line in self.received()]
+
+    def received(self) -> list[tuple[Start, Line]]:
+        return [(s, self.lines[s.key]) for s in self.starts if s.key in self.lines]
+
+    def latencies(self) -> list[float]:
+        return [s.latency for s in self.starts if s.key is not None]
+
+    def missing(self) -> int:
+        return sum(1 for s in self.starts if s.key is None or s.key not in self.lines)
+
+    def failures(self) -> list[str]:
+        return [f"#{s.index}: {s.error}" for s in self.starts if s.error]
+
+    def answered_per_second(self) -> float:
+        """Lines per second from the first arrival until the last line."""
+        received = self.received()
+        if not received:
+            return math.nan
+        span = max(self.lane.message_at(line) for _, line in received) - min(
+            s.arrival for s in self.starts
+        )
+        return len(received) / span if span > 0 else math.nan
+
+
+async def timed_start(index: int, start_one: StartOne, timeout: float) -> Start:
+    arrival = time.time()
+    began = time.perf_counter()
+    try:
+        async with asyncio.timeout(timeout):
+            key = await start_one(index)
+    except Exception as error:  # a failed start is a lead without a message: counted
+        return Start(index, arrival, time.perf_counter() - began, None, f"{error!r}")
+    return Start(index, arrival, time.perf_counter() - began, key)
+
+
+async def run_phase(
+    lane: Lane,
+    arrivals: Arrivals,
+    deadline: float,
+    workers: Sequence[WorkerProcess],
+    meter: CpuMeter,
+) -> Phase:
+    """The arrivals of `lane`, their lines, and the CPU they cost (measured from a quiet start
+    until the machine is quiet again, so that work after the message counts too). A line
+    counts as missing when it is not in `deadline` seconds after the last start; all at once,
+    when `deadline` seconds have passed after the last start and the last line."""
+    await meter.settle()
+    before = meter.sample()
+    starts = await arrivals.start(lane.start_one, deadline)
+    keys = [s.key for s in starts if s.key is not None]
+    first, last = min(s.arrival for s in starts), max(s.arrival for s in starts)
+    stall = deadline if arrivals.rate is None else None
+    lines = await wait_for_lines(lane.watcher, keys, workers, last + deadline, stall)
+    await meter.settle()
+    after = meter.sample()
+    rate = (len(starts) - 1) / (last - first) if last > first else math.nan
+    phase = Phase(lane, starts, lines, rate)
+    phase.waited = f"{deadline:g} s after the last start" + (" and line" if stall else "")
+    phase.cpu_ms = cpu_ms_per_lead(before, after, arrivals.count)
+    load = arrivals.rate or round(phase.answered_per_second(), 1)
+    phase.cpu = cpu_line(before, after, arrivals.count, load if load > 0 else 1.0)
+    return phase
+
+
+def shortfalls(phases: Sequence[tuple[str, Phase]], shown: int = 5) -> list[str]:
+    """What fell short (exit code 1), per (label, phase): the arrivals that never got their
+    line, and the first `shown` start calls that failed."""
+    problems = []
+    for label, phase in phases:
+        if missing := phase.missing():
+            failures = phase.failures()
+            problems.append(
+                f"{label}{missing} of {len(phase.starts)} {phase.lane.what} never got their "
+                f"{phase.lane.where} within {phase.waited} ({len(failures)} start calls failed)"
+            )
+            problems += [f"  {failure}" for failure in failures[:shown]]
+    return problems
 
 
 # --- figures --------------------------------------------------------------------------------

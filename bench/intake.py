@@ -68,10 +68,12 @@ from harness import (
     Summary,
     WorkerProcess,
     add_run_arguments,
+    at_once,
     bench_parser,
     cancel,
     floor_starter,
     free_port,
+    gated,
     header,
     make_lead,
     paced,
@@ -206,27 +208,12 @@ def direct_deliverer(client: Client, config: Config, dealer: Dealer, tag: str) -
     return deliver
 
 
-async def gated(gate: asyncio.Semaphore, deliver: Deliver, index: int) -> Delivery:
-    async with gate:  # `sent` is stamped inside: waiting for a slot is the bench's own limit
-        return await deliver(index)
-
-
 async def at_rate(
     count: int, rate: float, deliver: Deliver, gate: asyncio.Semaphore
 ) -> list[Delivery]:
     """`count` deliveries at `rate` per second, open loop: a slow answer never delays the next
     request (unless --concurrency requests are all still waiting)."""
     return await paced(count, rate, lambda index: gated(gate, deliver, index))
-
-
-async def at_once(
-    count: int, deliver: Deliver, gate: asyncio.Semaphore, first: int = 0
-) -> list[Delivery]:
-    tasks = [asyncio.create_task(gated(gate, deliver, first + i)) for i in range(count)]
-    try:
-        return list(await asyncio.gather(*tasks))
-    finally:
-        await cancel(tasks)
 
 
 # --- one phase ------------------------------------------------------------------------------

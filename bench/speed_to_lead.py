@@ -14,7 +14,8 @@ next to Temporal's own floor, measured in the same run against the same server.
    a test drive on WhatsApp, a brochure request in English), started at a fixed rate through
    `client.start_lead` (signal-with-start, the path of the starter and the API).
 3. The floor: N `BareWorkflow`s at the same rate through plain `client.start_workflow`; each
-   runs one activity that appends `{"id", "at"}` to a file and does nothing else.
+   runs one activity that appends `{"id", "at"}` to a file and then sleeps (14 days, as a
+   lead between its touches); the bench waits for the line, not for the workflow's end.
 
 Measured per lead, in milliseconds:
 - arrival → message: from `time.time()` just before the start call until the message's line
@@ -40,42 +41,31 @@ process behind.
 
 from __future__ import annotations
 
-import asyncio
-import math
 import sys
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib.util import cache_from_source
 from pathlib import Path
 
-from diagnostics import CpuMeter, cpu_line, stages
+from diagnostics import stages
 from harness import (
     ROOT,
-    Line,
-    LineWatcher,
+    Arrivals,
     Machine,
     Measured,
-    StartOne,
+    Phase,
     Summary,
-    WorkerProcess,
     add_run_arguments,
     bench_parser,
-    floor_starter,
     header,
-    make_lead,
-    paced,
-    probe,
     rig,
     row,
     run_bench,
+    run_phase,
+    shortfalls,
     stage_rows,
-    wait_for_lines,
 )
 from temporalio.client import Client
-
-from client import start_lead
-from leads.config import Config, Dealer
 
 SENT_AT_SLACK = 0.25  # seconds a watched stamp may trail `sent_at` + 1 s and still agree
 CLAIM_MS = 1000.0  # the README's claim: p99 arrival → outbox under 1 s
@@ -90,96 +80,6 @@ class Settings:
     deadline: float
     breakdown: bool = False
     bytecode_cache: bool = False
-
-
-def blanco_starter(client: Client, config: Config, dealer: Dealer, tag: str) -> StartOne:
-    async def start(index: int) -> str:
-        result = await start_lead(client, config, dealer, make_lead(index, tag))
-        return result.lead_id
-
-    return start
-
-
-# --- one phase: N arrivals at a fixed rate --------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Start:
-    index: int
-    arrival: float  # time.time() just before the start call
-    latency: float  # seconds the start call took
-    key: str | None  # what its line is found by; None: the call failed
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class Lane:
-    """One of the two things measured: how an arrival starts and where its line shows up."""
-
-    name: str
-    start_one: StartOne
-    watcher: LineWatcher
-    message_at: Callable[[Line], float]
-
-
-@dataclass
-class Phase:
-    lane: Lane
-    starts: list[Start]
-    lines: dict[str, Line]
-    offered_rate: float
-    cpu: str = ""
-    stages: list[list[float]] = field(default_factory=list)
-
-    def to_message(self) -> list[float]:
-        return [self.lane.message_at(line) - s.arrival for s, line in self.received()]
-
-    def received(self) -> list[tuple[Start, Line]]:
-        return [(s, self.lines[s.key]) for s in self.starts if s.key in self.lines]
-
-    def latencies(self) -> list[float]:
-        return [s.latency for s in self.starts if s.key is not None]
-
-    def missing(self) -> int:
-        return sum(1 for s in self.starts if s.key is None or s.key not in self.lines)
-
-    def failures(self) -> list[str]:
-        return [f"#{s.index}: {s.error}" for s in self.starts if s.error]
-
-
-async def timed_start(index: int, start_one: StartOne, timeout: float) -> Start:
-    arrival = time.time()
-    began = time.perf_counter()
-    try:
-        async with asyncio.timeout(timeout):
-            key = await start_one(index)
-    except Exception as error:  # a failed start is a lead without a message: counted
-        return Start(index, arrival, time.perf_counter() - began, None, f"{error!r}")
-    return Start(index, arrival, time.perf_counter() - began, key)
-
-
-async def arrive(count: int, rate: float, start_one: StartOne, timeout: float) -> list[Start]:
-    """Start `count` arrivals at `rate` per second (open loop: a slow call never delays the
-    next arrival), and wait for every call to return."""
-    return await paced(count, rate, lambda index: timed_start(index, start_one, timeout))
-
-
-async def run_phase(
-    lane: Lane, settings: Settings, workers: Sequence[WorkerProcess], meter: CpuMeter
-) -> Phase:
-    """N arrivals of `lane`, their lines, and the CPU they cost (measured from a quiet start
-    until the machine is quiet again, so that work after the message counts too)."""
-    await meter.settle()
-    before = meter.sample()
-    starts = await arrive(settings.leads, settings.rate, lane.start_one, settings.deadline)
-    keys = [s.key for s in starts if s.key is not None]
-    first, last = min(s.arrival for s in starts), max(s.arrival for s in starts)
-    lines = await wait_for_lines(lane.watcher, keys, workers, last + settings.deadline)
-    await meter.settle()
-    rate = (len(starts) - 1) / (last - first) if last > first else math.nan
-    phase = Phase(lane, starts, lines, rate)
-    phase.cpu = cpu_line(before, meter.sample(), settings.leads, settings.rate)
-    return phase
 
 
 # --- figures --------------------------------------------------------------------------------
@@ -247,22 +147,6 @@ def breakdown(*phases: Phase) -> list[str]:
     return lines
 
 
-def shortfalls(blanco: Phase, floor: Phase, deadline: float) -> list[str]:
-    problems = []
-    for phase, what, where in (
-        (blanco, "leads", "outbox line"),
-        (floor, "floor workflows", "activity line"),
-    ):
-        if missing := phase.missing():
-            failures = phase.failures()
-            problems.append(
-                f"{missing} of {len(phase.starts)} {what} never got their {where} within "
-                f"{deadline:g} s after the last start ({len(failures)} start calls failed)"
-            )
-            problems += [f"  {failure}" for failure in failures[:5]]
-    return problems
-
-
 # --- the run --------------------------------------------------------------------------------
 
 
@@ -273,30 +157,20 @@ async def fetch_stages(client: Client, phase: Phase) -> None:
 
 async def measure(settings: Settings) -> tuple[Phase, Phase]:
     async with rig("blanco-bench-", "bench-blanco", settings.bytecode_cache) as setup:
-        client, config, dealer, tag = setup.client, setup.config, setup.dealer, setup.tag
-        outbox, floor_file = setup.watchers.outbox, setup.watchers.floor
-        blanco_lane = Lane(
-            "Blanco", blanco_starter(client, config, dealer, tag), outbox, lambda line: line.seen_at
-        )
-        floor_lane = Lane(
-            "Floor",
-            floor_starter(client, setup.floor_queue, tag),
-            floor_file,
-            lambda line: float(line.record["at"]),
-        )
-        probe_lead = blanco_starter(client, config, dealer, f"{tag}-probe")
-        meter = await setup.ready(probe(probe_lead, outbox, setup.processes, "worker.py"))
-        blanco = await run_phase(blanco_lane, settings, setup.processes, meter)
-        floor = await run_phase(floor_lane, settings, setup.processes, meter)
+        blanco_lane, floor_lane = setup.lanes()
+        meter = await setup.ready()
+        arrivals = Arrivals(settings.leads, settings.rate)
+        blanco = await run_phase(blanco_lane, arrivals, settings.deadline, setup.processes, meter)
+        floor = await run_phase(floor_lane, arrivals, settings.deadline, setup.processes, meter)
         if settings.breakdown:
-            await fetch_stages(client, blanco)
-            await fetch_stages(client, floor)
+            await fetch_stages(setup.client, blanco)
+            await fetch_stages(setup.client, floor)
         return blanco, floor
 
 
 async def bench(settings: Settings, machine: Machine) -> Measured:
     blanco, floor = await measure(settings)
-    return report(blanco, floor, settings, machine), shortfalls(blanco, floor, settings.deadline)
+    return report(blanco, floor, settings, machine), shortfalls([("", blanco), ("", floor)])
 
 
 def parse_args(argv: Sequence[str] | None) -> Settings:
