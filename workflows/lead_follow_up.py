@@ -377,16 +377,12 @@ class LeadFollowUp:
         activity's three events and the workflow task that follows them, and no trip
         through the server's activity queue before the first answer. The send is short
         (one provider call) and keyed exactly-once, so a retry after a crash sends once."""
-        if self._lean:
-            return await workflow.execute_local_activity_method(
-                SendingActivities.send_touch,
-                request,
-                start_to_close_timeout=SEND_ATTEMPT_TIMEOUT,
-                schedule_to_close_timeout=SEND_DEADLINE,
-                retry_policy=SEND_RETRY,
-                summary=label,
-            )
-        return await workflow.execute_activity_method(
+        execute = (
+            workflow.execute_local_activity_method
+            if self._lean
+            else workflow.execute_activity_method
+        )
+        sent: SendResult = await execute(
             SendingActivities.send_touch,
             request,
             start_to_close_timeout=SEND_ATTEMPT_TIMEOUT,
@@ -394,6 +390,7 @@ class LeadFollowUp:
             retry_policy=SEND_RETRY,
             summary=label,
         )
+        return sent
 
     def _send_request(self, c: Conversation, step: TouchDue) -> SendRequest:
         assert step.channel is not None
