@@ -180,6 +180,7 @@ class LeadFollowUp:
         self._opt_outs = self._lean or workflow.patched(OPT_OUT_PATCH)
         self._results = self._lean or workflow.patched(RESULTS_PATCH)
         self._search_attributes: list[SearchAttributeUpdate[Any]] = []  # upserted by _publish
+        self._arrived_early = 0  # handlers waiting for the conversation to exist
 
     # --- the main loop --------------------------------------------------------------------
 
@@ -189,6 +190,9 @@ class LeadFollowUp:
         if self._c is None and self._lean:
             self._c = await self._open(lead)
             _log(self._c, "lead_started", channels=self._c.usable())
+            # What came with the start (a reply that restarts an ended conversation) is heard
+            # before the first step: with no await before it, a touch would go out first.
+            await workflow.wait_condition(lambda: self._arrived_early == 0)
         elif self._c is None:
             plan = await workflow.execute_local_activity_method(
                 DealerActivities.load_dealer_plan,
@@ -377,20 +381,16 @@ class LeadFollowUp:
         activity's three events and the workflow task that follows them, and no trip
         through the server's activity queue before the first answer. The send is short
         (one provider call) and keyed exactly-once, so a retry after a crash sends once."""
-        execute = (
-            workflow.execute_local_activity_method
-            if self._lean
-            else workflow.execute_activity_method
-        )
-        sent: SendResult = await execute(
-            SendingActivities.send_touch,
-            request,
-            start_to_close_timeout=SEND_ATTEMPT_TIMEOUT,
-            schedule_to_close_timeout=SEND_DEADLINE,
-            retry_policy=SEND_RETRY,
-            summary=label,
-        )
-        return sent
+        options: dict[str, Any] = {
+            "start_to_close_timeout": SEND_ATTEMPT_TIMEOUT,
+            "schedule_to_close_timeout": SEND_DEADLINE,
+            "retry_policy": SEND_RETRY,
+            "summary": label,
+        }
+        send = SendingActivities.send_touch
+        if self._lean:
+            return await workflow.execute_local_activity_method(send, request, **options)
+        return await workflow.execute_activity_method(send, request, **options)
 
     def _send_request(self, c: Conversation, step: TouchDue) -> SendRequest:
         assert step.channel is not None
@@ -617,7 +617,11 @@ class LeadFollowUp:
     # --- signals --------------------------------------------------------------------------
 
     async def _ready(self) -> Conversation:
-        await workflow.wait_condition(lambda: self._c is not None)
+        self._arrived_early += 1
+        try:
+            await workflow.wait_condition(lambda: self._c is not None)
+        finally:
+            self._arrived_early -= 1
         assert self._c is not None
         return self._c
 

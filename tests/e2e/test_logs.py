@@ -331,8 +331,7 @@ async def test_no_log_line_carries_personal_data(
         assert not missing, (missing, event)
         assert (event["lead_id"], event["dealer"]) == (lead_id, DEALER), event
     assert {e["activity"] for e in activity_lines} == {
-        "load_dealer_plan",
-        "opted_out_channels",
+        "open_lead",  # the plan and the opt-out look-up, in one (patch lean-history)
         "send_touch",
         "send_message",  # the appointment's confirmation
         "alert_salespeople",
