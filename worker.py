@@ -44,18 +44,6 @@ log = structlog.get_logger("worker")
 # compile its source again. Cached bytecode is safe: it is derived from the same files.
 sys.dont_write_bytecode = False
 
-# Pure, deterministic libraries the workflows use (the modules `workflow_runner` passes
-# through anyway; named so that a sandbox without that setting, a reader, knows them).
-PASSTHROUGH = (
-    "leads",
-    "activities",
-    "phonenumbers",
-    "holidays",
-    "email_validator",
-    "jinja2",
-    "structlog",
-)
-
 
 def workflow_runner() -> SandboxedWorkflowRunner:
     """The sandbox, with every module passed through. Its runtime checks stay: a workflow
@@ -65,17 +53,15 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     workflow module here has any: constants, classes and functions
     (tests/unit/test_workflow_modules.py keeps it so)."""
     return SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(
-            *PASSTHROUGH
-        ).with_passthrough_all_modules()
+        restrictions=SandboxRestrictions.default.with_passthrough_all_modules()
     )
 
 
 # Runs kept in memory between their workflow tasks (the SDK's default is 1,000). A lead
 # sleeps hours to days between touches, so a cached lead is memory spent for nothing; one
-# that was evicted replays its few dozen events in about a millisecond when it wakes. What the
-# cache does buy is the burst: a lead's first workflow tasks come seconds apart. 250 keeps
-# the worker under 250 MB with 10,000 leads asleep (bench/close_to_floor.py, docs/benchmarks.md).
+# that was evicted replays its few dozen events when it wakes. What the cache does buy is the
+# burst: a lead's first workflow tasks come seconds apart. 250 keeps the worker under 250 MB
+# with 10,000 leads asleep (bench/close_to_floor.py, docs/benchmarks.md).
 WORKFLOW_CACHE = 250
 
 DEFAULT_METRICS = "0.0.0.0:9464"  # Prometheus: the SDK's and Blanco's series; the probes' target
