@@ -12,14 +12,14 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import structlog
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.alerts import AlertActivities
@@ -45,16 +45,32 @@ log = structlog.get_logger("worker")
 sys.dont_write_bytecode = False
 
 
-def workflow_runner() -> SandboxedWorkflowRunner:
-    """The sandbox, with every module passed through. Its runtime checks stay: a workflow
-    that reads the clock, the network or a file fails its task. What goes is executing the
-    workflow modules again for every run, the worker's largest cost per lead (about a fifth
-    of its CPU: docs/benchmarks.md). That re-import protects module-level state only, and no
-    workflow module here has any: constants, classes and functions
-    (tests/unit/test_workflow_modules.py keeps it so)."""
+def workflow_runner(sandboxed: bool = True) -> WorkflowRunner:
+    """The sandbox, with every module passed through, or none (`sandboxed=False`).
+
+    Sandboxed, the runtime checks stay (a workflow that reads the clock, the network or a
+    file fails its task) but the workflow modules are not executed again for every run: that
+    re-import protects module-level state only, and no workflow module here has any
+    (tests/unit/test_workflow_modules.py keeps it so). The test suite runs every workflow
+    this way, so a workflow that breaks the sandbox's rules fails there."""
+    if not sandboxed:
+        return UnsandboxedWorkflowRunner()
     return SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_all_modules()
     )
+
+
+SANDBOX_SETTING = "BLANCO_WORKFLOW_SANDBOX"
+
+
+def sandbox_wanted(env: Mapping[str, str] = os.environ) -> bool:
+    """Whether `worker.py` runs its workflows in the sandbox: `off` unless set to `on`. Its
+    checks cost a lead about as much CPU as the whole floor workflow (README, Speed) and
+    catch what the test suite, sandboxed, already catches; `on` buys them back."""
+    value = env.get(SANDBOX_SETTING, "").strip().lower() or "off"
+    if value not in ("on", "off"):
+        raise ValueError(f"{SANDBOX_SETTING} must be on or off, not {value!r}")
+    return value == "on"
 
 
 # Runs kept in memory between their workflow tasks (the SDK's default is 1,000). A lead
@@ -119,9 +135,11 @@ def build_worker(
     task_queue: str | None = None,
     wrap: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None,
     results: ResultsStore | None = None,
+    sandboxed: bool = True,
 ) -> Worker:
     """`wrap`: applied to every activity (the history recorder's stand-in for a newer
-    version's activities)."""
+    version's activities). `sandboxed`: tests keep the default; `worker.py` asks
+    `sandbox_wanted()`."""
     run = activities(config, senders, client, results)
     return Worker(
         client,
@@ -129,7 +147,7 @@ def build_worker(
         max_cached_workflows=int(os.environ.get("BLANCO_WORKFLOW_CACHE", WORKFLOW_CACHE)),
         workflows=list(WORKFLOWS),
         activities=[wrap(fn) for fn in run] if wrap else run,
-        workflow_runner=workflow_runner(),
+        workflow_runner=workflow_runner(sandboxed),
         interceptors=[ActivityLogContext(config.dealer_ids)],
     )
 
@@ -151,6 +169,11 @@ async def main() -> int:
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2
+    try:
+        sandboxed = sandbox_wanted()
+    except ValueError as error:
+        print(f"worker: {error}", file=sys.stderr)
+        return 2
     configure_logging(dealer_ids=config.dealer_ids)
     metrics = os.environ.get("BLANCO_WORKER_METRICS", DEFAULT_METRICS)
     try:
@@ -163,7 +186,7 @@ async def main() -> int:
     results = ResultsStore.from_env()
     # Migrated before the first lead: a schema error stops start-up instead of every write.
     await asyncio.to_thread(results.upgrade)
-    worker = build_worker(client, config, senders, results=results)
+    worker = build_worker(client, config, senders, results=results, sandboxed=sandboxed)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -174,6 +197,7 @@ async def main() -> int:
         senders=senders.describe(),
         metrics=f"http://{metrics}/metrics",
         results=results.describe(),
+        sandboxed=sandboxed,
     )
     async with worker:
         await stop.wait()

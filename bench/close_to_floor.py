@@ -5,7 +5,8 @@
                                              [--deadline 30] [--profile FILE]
     make bench
 
-Blanco is the real `worker.py` subprocess answering into a temporary outbox, its leads started
+Blanco is the real `worker.py` subprocess (as configured: BLANCO_WORKFLOW_SANDBOX=on runs its
+workflows in the sandbox) answering into a temporary outbox, its leads started
 through `client.start_lead` (signal-with-start, the path of the starter and the API), each a
 different customer; the floor is `bench/bare_worker.py`, whose `BareWorkflow` runs one
 file-appending activity and then sleeps 14 days. Both on task queues of their own on one dev
@@ -102,7 +103,7 @@ from codec import Keyring, parse_key
 from leads.config import load_config
 from leads.models import LeadStatus
 from results.store import ResultsStore
-from worker import build_worker
+from worker import SANDBOX_SETTING, build_worker, sandbox_wanted
 from workflows.lead_follow_up import LeadFollowUp
 
 TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
@@ -531,7 +532,9 @@ def report(results: Results, settings: Settings, machine: Machine) -> list[str]:
         "",
         readme(found, results, settings, machine),
         "",
-        f"machine: {machine.describe()}"
+        f"machine: {machine.describe()}; worker.py's workflows "
+        + ("in the sandbox" if sandbox_wanted() else "unsandboxed")
+        + f" ({SANDBOX_SETTING})"
         + ("; worker.py ran under py-spy (--profile)" if settings.profile else ""),
     ]
     return lines
