@@ -112,10 +112,10 @@ def activities(
 ) -> list[Callable[..., Any]]:
     """Every activity the worker runs, bound to its configuration, providers and results
     store (None: `BLANCO_RESULTS_URL`, opened at the first write)."""
-    sending = SendingActivities(config, senders)
+    milestones = ResultsActivities(results)
+    sending = SendingActivities(config, senders, milestones)  # a first answer's figures
     alerts = AlertActivities(config, senders)
     dealers = DealerActivities(config, client)
-    milestones = ResultsActivities(results)
     return [
         milestones.record_conversation,
         sending.send_touch,

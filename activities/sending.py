@@ -11,7 +11,8 @@ misconfigured: record, keep the channel), anything else is retried with backoff.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -32,6 +33,7 @@ from leads.messages import (
     render_written,
     stage_for,
 )
+from leads.milestones import ConversationFigures, answered_at
 from leads.models import Channel, LeadKind, Locale, Payload, Stage
 
 PERMANENT = "PermanentDelivery"
@@ -41,6 +43,9 @@ REJECTED = "ProviderRejected"
 TOUCHES_SENT = "blanco_touches_sent_total"
 
 log = structlog.get_logger(__name__)
+
+if TYPE_CHECKING:  # the workflows import this module for its models: no database stack here
+    from activities.results import ResultsActivities
 
 
 class SendRequest(Payload):
@@ -57,6 +62,10 @@ class SendRequest(Payload):
     customer_name: str | None = None
     vehicle: str | None = None
     whatsapp_window_open: bool = False
+    # The conversation's figures should this touch be its first answer (leads.milestones.
+    # figures_if_sent): written to the results store once the provider took it, sparing the
+    # workflow a local activity of its own. None: nothing to write (or an older version).
+    figures: ConversationFigures | None = None
 
 
 class MessageRequest(Payload):
@@ -89,6 +98,9 @@ class SendResult(Payload):
     # What the customer received, for the thread (None from versions before the thread).
     subject: str | None = None
     text: str | None = None
+    # When the provider took it (None from versions before the send wrote the results).
+    sent_at: datetime | None = None
+    recorded: bool = False  # the request's figures reached the results store
 
 
 def _unsubscribe_url(dealer: Dealer, lead: str, channel: Channel, public_base_url: str) -> str:
@@ -236,16 +248,23 @@ def build_message(request: SendRequest, dealer: Dealer, public_base_url: str) ->
 
 
 class SendingActivities:
-    def __init__(self, config: Config, senders: Senders) -> None:
+    def __init__(
+        self, config: Config, senders: Senders, results: ResultsActivities | None = None
+    ) -> None:
         self._config = config
         self._senders = senders
+        self._results = results  # None: a request's figures are not written (tests)
 
     @activity.defn(name="send_touch")
     async def send_touch(self, request: SendRequest) -> SendResult:
         dealer = self._config.dealer(request.dealer_id)
         message = build_message(request, dealer, self._config.api.public_base_url)
         window_closed = request.channel is Channel.WHATSAPP and not request.whatsapp_window_open
-        return await self._deliver(message, dealer, window_closed)
+        sent = await self._deliver(message, dealer, window_closed)
+        if request.figures is not None and self._results is not None and sent.sent_at:
+            # After the send: the customer's answer never waits for the store.
+            sent.recorded = await self._results.write(answered_at(request.figures, sent.sent_at))
+        return sent
 
     @activity.defn(name="send_message")
     async def send_message(self, request: MessageRequest) -> SendResult:
@@ -274,6 +293,7 @@ class SendingActivities:
         try:
             # The provider libraries are synchronous: keep them off the event loop.
             message_id = await asyncio.to_thread(provider.send, message)
+            sent_at = datetime.now(UTC)
         except PermanentDeliveryError as error:
             log.info("send_permanent_failure", touch_key=message.key, reason=error.reason)
             raise ApplicationError(error.reason, type=PERMANENT, non_retryable=True) from None
@@ -290,4 +310,5 @@ class SendingActivities:
             message_id=message_id,
             subject=message.subject,
             text=message.text,
+            sent_at=sent_at,
         )

@@ -652,6 +652,12 @@ SCENARIOS: dict[str, Callable[[Recorder, Config, Config], Awaitable[None]]] = {
     # activity and one upsert per workflow task (the whole cadence in 67 events, 114 before).
     "lean-unreachable": lambda rec, config, limited: unreachable(rec, config, "lean-unreachable"),
     "lean-reply": lambda rec, config, limited: results(rec, config, "lean-reply"),
+    # Patch `results-with-send`: the same two, the first answer's figures written by the send's
+    # own local activity (66 events for the whole cadence).
+    "with-send-unreachable": lambda rec, config, limited: unreachable(
+        rec, config, "with-send-unreachable"
+    ),
+    "with-send-reply": lambda rec, config, limited: results(rec, config, "with-send-reply"),
 }
 
 

@@ -67,13 +67,13 @@ def load(path: Path) -> WorkflowHistory:
     return WorkflowHistory.from_json(workflow_id, data)
 
 
-def replayer(*workflows: type) -> Replayer:
-    """A replayer set up as the worker is: the pydantic converter, and the sandbox with the
-    worker's pass-through modules."""
+def replayer(*workflows: type, sandboxed: bool = True) -> Replayer:
+    """A replayer set up as a worker is: the pydantic converter, and the sandbox with the
+    worker's pass-through modules (the tests' worker) or none (worker.py's default)."""
     return Replayer(
         workflows=list(workflows),
         data_converter=pydantic_data_converter,
-        workflow_runner=workflow_runner(),
+        workflow_runner=workflow_runner(sandboxed),
     )
 
 
@@ -89,9 +89,11 @@ def test_the_recorded_histories_are_there() -> None:
     assert "salesperson-SalesTask.json" in names
 
 
-async def test_recorded_history_replays(history_file: Path) -> None:
+@pytest.mark.parametrize("sandboxed", [True, False], ids=["sandboxed", "unsandboxed"])
+async def test_recorded_history_replays(history_file: Path, sandboxed: bool) -> None:
     history = load(history_file)
-    result = await replayer(LeadFollowUp, SalesTask, OptOut).replay_workflow(history)
+    workflows = (LeadFollowUp, SalesTask, OptOut)
+    result = await replayer(*workflows, sandboxed=sandboxed).replay_workflow(history)
     assert result.replay_failure is None
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from leads.contact import ContactQuality, contact_quality
 from leads.conversation import Conversation
-from leads.milestones import REASON_KEPT, conversation_figures
+from leads.milestones import REASON_KEPT, answered_at, conversation_figures, figures_if_sent
 from leads.models import Channel, Customer, LogCall, RecordOutcome, Touch
 from tests.unit.test_conversation import NOW, start
 
@@ -168,6 +168,54 @@ def test_rule8_the_revision_grows_with_everything_recorded() -> None:
     assert second.revision > first.revision
     assert second.fingerprint() != first.fingerprint()
     assert conversation_figures(c, RUN).fingerprint() == second.fingerprint()  # nothing new
+
+
+def _touch(number: int, channel: Channel | None, failed: str | None = None) -> Touch:
+    at = NOW + (number - 1) * MINUTE
+    return Touch(number=number, channel=channel, at=at, template="t", sent_at=at, failed=failed)
+
+
+def _failed_first(c: Conversation) -> None:
+    c.record_touch(_touch(1, Channel.EMAIL, failed="mailbox full"))
+
+
+# (rule, what came before, the touch, whether the send writes the figures)
+SENT = [
+    ("rule8_the_first_answer_is_the_sends_milestone", None, _touch(1, Channel.EMAIL), True),
+    ("rule8_an_sms_first_answer_too", None, _touch(1, Channel.SMS), True),
+    (
+        "rule8_a_later_touch_changes_no_milestone",
+        lambda c: touches(c, 1),
+        _touch(2, Channel.EMAIL),
+        False,
+    ),
+    ("rule3_a_call_task_is_no_written_answer", None, _touch(1, Channel.PHONE), False),
+    ("rule2_a_no_channel_task_neither", None, _touch(1, None), False),
+    (
+        "rule8_after_a_failed_touch_the_next_one_answers",
+        _failed_first,
+        _touch(2, Channel.SMS),
+        True,
+    ),
+]
+
+
+@pytest.mark.parametrize(("rule", "before", "touch", "writes"), SENT, ids=[s[0] for s in SENT])
+def test_the_send_writes_exactly_the_figures_the_touch_gives(
+    rule: str, before: Callable[[Conversation], None] | None, touch: Touch, writes: bool
+) -> None:
+    """What the send writes (figures_if_sent, its time set by answered_at) is what the
+    conversation gives once the workflow records the touch at the provider's time."""
+    c = start()
+    if before is not None:
+        before(c)
+    figures = figures_if_sent(c, touch, RUN)
+    assert (figures is not None) is writes, rule
+    accepted = touch.at + timedelta(seconds=2)
+    c.record_touch(touch.model_copy(update={"sent_at": accepted}))
+    if figures is not None:
+        assert answered_at(figures, accepted) == conversation_figures(c, RUN), rule
+        assert conversation_figures(c, RUN).first_answer_at == accepted
 
 
 def test_rule8_a_task_is_reminded_and_escalated_by_the_time_its_claim_took() -> None:

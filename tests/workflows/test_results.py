@@ -7,6 +7,7 @@ read back with SQL, as the reports read it."""
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -19,12 +20,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from temporalio import activity
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle, WorkflowQueryFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.providers.outbox import OutboxProvider
 from activities.results import ResultsActivities
 from activities.senders import Senders
+from activities.sending import SendingActivities
 from leads.milestones import RECORD_CONVERSATION, ConversationFigures
 from leads.models import (
     CustomerReplied,
@@ -63,17 +66,24 @@ class FlakyResults(ResultsActivities):
         await super().record_conversation(figures)
 
 
-def writing_with(
-    replacement: Callable[..., Any],
+def replacing(
+    name: str, replacement: Callable[..., Any]
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """A `build_worker(wrap=…)` that runs `replacement` as the results store's write, and
-    every other activity as it is."""
+    """A `build_worker(wrap=…)` that runs `replacement` as activity `name`, and every other
+    activity as it is."""
 
     def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
         named = activity._Definition.from_callable(fn)
-        return replacement if named is not None and named.name == RECORD_CONVERSATION else fn
+        return replacement if named is not None and named.name == name else fn
 
     return wrap
+
+
+def writing_with(
+    replacement: Callable[..., Any],
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The results store's write replaced by `replacement`."""
+    return replacing(RECORD_CONVERSATION, replacement)
 
 
 @dataclass
@@ -145,7 +155,10 @@ async def lab_for(
     results: ResultsActivities | None = None,
     task_queue: str | None = None,
     store: ResultsStore | None = None,
+    send_results: ResultsActivities | None = None,
 ) -> AsyncIterator[Lab]:
+    """`results`: the workflow's own write replaced; `send_results`: the store the send
+    writes a first answer to."""
     config = make_config(contact_window="always", business_hours="always")
     store = store or ResultsStore(f"sqlite:///{tmp_path / 'results.db'}")
     queue = task_queue or f"results-{uuid.uuid4()}"
@@ -153,6 +166,8 @@ async def lab_for(
     lab = Lab(env, config, queue, tmp_path / "outbox.jsonl", store=store)
 
     wrap = writing_with(results.record_conversation) if results else None
+    if send_results is not None:
+        wrap = replacing("send_touch", SendingActivities(config, senders, send_results).send_touch)
     async with build_worker(
         env.client, config, senders, task_queue=queue, results=store, wrap=wrap
     ):
@@ -263,6 +278,51 @@ async def _unreachable(lab: Lab) -> None:
     assert sent is not None and row["first_answer_at"] == sent.replace(tzinfo=None)
     assert row["first_reply_at"] is None and row["touches_to_reply"] is None
     assert row["closed_at"] >= final.touches[-1].at.replace(tzinfo=None)
+
+
+async def _local_activities(handle: WorkflowHandle[LeadFollowUp, LeadState]) -> list[str]:
+    history = await handle.fetch_history()
+    return [
+        json.loads(e.marker_recorded_event_attributes.details["data"].payloads[0].data)[
+            "activity_type"
+        ]
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+        and "data" in e.marker_recorded_event_attributes.details
+    ]
+
+
+async def test_rule8_the_first_answer_is_written_by_the_send_itself(lab: Lab) -> None:
+    """Patch `results-with-send`: the milestone lands with the message, at the time the
+    provider took it, and costs the lead no local activity of its own."""
+    handle = await lab.start()
+    state = await lab.until(handle, lambda s: len(s.touches) == 1)
+    row = await lab.row_when(handle.id, lambda r: r["first_answer_at"] is not None)
+    sent = state.touches[0].sent_at
+    assert sent is not None and row["first_answer_at"] == sent.replace(tzinfo=None)
+    assert (row["status"], row["first_channel"]) == ("contacting", "email")
+    assert await _local_activities(handle) == ["open_lead", "send_touch"]
+
+
+async def test_rule8_a_first_answer_the_send_could_not_write_is_written_by_the_lead(
+    time_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """The send's store cannot be opened (its SQLite file's directory became a plain file):
+    the message still goes out, and the lead's own write puts the milestone in the store."""
+    gone = tmp_path / "gone"
+    unopenable = ResultsStore(f"sqlite:///{gone / 'results.db'}")
+    gone.rmdir()
+    gone.write_text("not a directory")
+    down = ResultsActivities(unopenable)
+    async with lab_for(time_env, tmp_path, send_results=down) as lab:
+        handle = await lab.start()
+        state = await lab.until(handle, lambda s: len(s.touches) == 1)
+        row = await lab.row_when(handle.id, lambda r: r["first_answer_at"] is not None)
+        assert len(lab.lines()) == 1
+        sent = state.touches[0].sent_at
+        assert sent is not None and row["first_answer_at"] == sent.replace(tzinfo=None)
+        found = await _local_activities(handle)
+        assert found[:3] == ["open_lead", "send_touch", RECORD_CONVERSATION]
 
 
 async def test_rule7_an_opt_out_of_everything_closes_as_opted_out(lab: Lab) -> None:
