@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
@@ -43,10 +43,24 @@ DEFAULT_ADDRESS = "localhost:7233"
 
 
 class PayloadConverter(PydanticPayloadConverter):
-    """The SDK's pydantic converter, kept whole for every serialization context. Given one
-    (every activity's payloads have one), the SDK builds new converters, and with them an
-    empty cache of pydantic type adapters, so each payload built its adapter again (3% of
-    the worker's CPU per lead, docs/benchmarks.md). Nothing here reads the context."""
+    """The SDK's pydantic converter, one per process, kept whole for every serialization
+    context. The SDK builds a data converter (and, from this class, a payload converter with
+    an empty cache of pydantic type adapters) for every activation, and again for each
+    context: each payload built its adapter again, and building the converters was another
+    3 % of the worker's CPU per lead (docs/benchmarks.md). It holds no state but that cache,
+    and nothing here reads the context, so one instance serves them all."""
+
+    _shared: ClassVar[PayloadConverter | None] = None
+
+    def __new__(cls) -> PayloadConverter:
+        if cls._shared is None:
+            shared = super().__new__(cls)
+            PydanticPayloadConverter.__init__(shared)
+            cls._shared = shared
+        return cls._shared
+
+    def __init__(self) -> None:
+        pass  # built once, in __new__
 
     def with_context(self, context: SerializationContext) -> PayloadConverter:
         return self

@@ -13,7 +13,7 @@ import pytest
 from leads.contact import ContactQuality, contact_quality
 from leads.conversation import Conversation
 from leads.milestones import REASON_KEPT, answered_at, conversation_figures, figures_if_sent
-from leads.models import Channel, Customer, LogCall, RecordOutcome, Touch
+from leads.models import Channel, Customer, DeliveryStatus, LogCall, RecordOutcome, Touch
 from tests.unit.test_conversation import NOW, start
 
 RUN = "run-0001"
@@ -179,6 +179,12 @@ def _failed_first(c: Conversation) -> None:
     c.record_touch(_touch(1, Channel.EMAIL, failed="mailbox full"))
 
 
+def _reported_early(c: Conversation) -> None:
+    # The provider's "delivered" overtook the send's result: kept until the touch is recorded.
+    c.delivery_report(NOW + MINUTE, 1, Channel.EMAIL, DeliveryStatus.DELIVERED)
+    assert c.early_reports
+
+
 # (rule, what came before, the touch, whether the send writes the figures)
 SENT = [
     ("rule8_the_first_answer_is_the_sends_milestone", None, _touch(1, Channel.EMAIL), True),
@@ -197,6 +203,12 @@ SENT = [
         _touch(2, Channel.SMS),
         True,
     ),
+    (
+        "rule8_a_report_that_came_before_its_touch_counts",
+        _reported_early,
+        _touch(1, Channel.EMAIL),
+        True,
+    ),
 ]
 
 
@@ -209,8 +221,10 @@ def test_the_send_writes_exactly_the_figures_the_touch_gives(
     c = start()
     if before is not None:
         before(c)
+    untouched = c.model_dump()
     figures = figures_if_sent(c, touch, RUN)
     assert (figures is not None) is writes, rule
+    assert c.model_dump() == untouched, rule  # the probe changed a copy
     accepted = touch.at + timedelta(seconds=2)
     c.record_touch(touch.model_copy(update={"sent_at": accepted}))
     if figures is not None:
