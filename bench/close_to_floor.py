@@ -54,6 +54,7 @@ import asyncio
 import logging
 import math
 import operator
+import os
 import sys
 import tempfile
 from collections import Counter
@@ -534,7 +535,9 @@ def report(results: Results, settings: Settings, machine: Machine) -> list[str]:
         "",
         f"machine: {machine.describe()}; worker.py's workflows "
         + ("in the sandbox" if sandbox_wanted() else "unsandboxed")
-        + f" ({SANDBOX_SETTING})"
+        + f" ({SANDBOX_SETTING}), the floor's "
+        + ("unsandboxed" if os.environ.get("BENCH_FLOOR_SANDBOX") == "off" else "in the sandbox")
+        + " (BENCH_FLOOR_SANDBOX)"
         + ("; worker.py ran under py-spy (--profile)" if settings.profile else ""),
     ]
     return lines
