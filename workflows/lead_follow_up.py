@@ -348,19 +348,12 @@ class LeadFollowUp:
             return
         stage = stage_for(step.number, c.touches_planned)
         template = f"{c.lead.kind.value}/{stage.value}/{step.channel.value}"
+        # The touch as it is recorded, once the send said how it went.
+        done = Touch(number=step.number, channel=step.channel, at=now, template=template)
         request = self._send_request(c, step)
         if self._results_with_send:
-            request.figures = figures_if_sent(
-                c,
-                Touch(
-                    number=step.number,
-                    channel=step.channel,
-                    at=now,
-                    template=template,
-                    sent_at=now,
-                ),
-                _conversation(),
-            )
+            probe = done.model_copy(update={"sent_at": now})
+            request.figures = figures_if_sent(c, probe, _conversation())
         try:
             sent = await self._send_touch(request, self._step_label(c, step))
         except SEND_FAILED as error:
@@ -372,30 +365,12 @@ class LeadFollowUp:
                 # The same touch goes out again at once on the next usable channel.
                 c.delivery_failed(workflow.now(), step.channel, reason, permanent=True)
                 return
-            c.record_touch(
-                Touch(
-                    number=step.number,
-                    channel=step.channel,
-                    at=now,
-                    template=template,
-                    failed=reason,
-                )
-            )
+            c.record_touch(done.model_copy(update={"failed": reason}))
             return
         metrics.message_sent(c, step.channel)
         # The provider's time where the send says it (its write of the figures used it).
         sent_at = (sent.sent_at if self._results_with_send else None) or workflow.now()
-        c.record_touch(
-            Touch(
-                number=step.number,
-                channel=step.channel,
-                at=now,
-                template=template,
-                sent_at=sent_at,
-            ),
-            sent.subject,
-            sent.text,
-        )
+        c.record_touch(done.model_copy(update={"sent_at": sent_at}), sent.subject, sent.text)
         if sent.recorded and request.figures is not None:
             c.results_fingerprint = answered_at(request.figures, sent_at).fingerprint()
         _log(c, "touch_recorded", touch=step.number, channel=step.channel, template=template)
