@@ -115,7 +115,7 @@ def activities(
     milestones = ResultsActivities(results)
     sending = SendingActivities(config, senders, milestones)  # a first answer's figures
     alerts = AlertActivities(config, senders)
-    dealers = DealerActivities(config, client)
+    dealers = DealerActivities(config, client, sending)  # the first answer, at opening
     return [
         milestones.record_conversation,
         sending.send_touch,

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.sending import SendingActivities, TouchAttempt, touch_request, touch_template
 from leads.config import Config, Dealer, DealerPlan
+from leads.conversation import Conversation, TouchDue
 from leads.identity import contact_identifiers, contact_keys, opt_out_id
-from leads.models import Channel, Lead, Payload
+from leads.milestones import answered_at, figures_if_sent
+from leads.models import Channel, Lead, Payload, Touch
 from workflows.opt_out import MEMO_KEY
 
 
@@ -23,6 +27,20 @@ class ContactKeysRequest(Payload):
 class OpenRequest(Payload):
     lead: Lead
     contact_keys: bool  # also hash the keys: the starter did not set them at start
+    # Also send the first answer, as the lead would at `answer_at` (its time when it asked),
+    # for conversation `conversation` of lead `lead_id`. None: the lead sends it itself.
+    answer_at: datetime | None = None
+    lead_id: str | None = None
+    conversation: str | None = None
+
+
+class FirstTouch(Payload):
+    """The first answer the opening sent: which touch, and how it went."""
+
+    number: int
+    channel: Channel
+    attempt: TouchAttempt
+    recorded: str | None = None  # fingerprint of the figures it wrote to the results store
 
 
 class OpenedLead(Payload):
@@ -33,12 +51,31 @@ class OpenedLead(Payload):
     identifiers: list[str]  # what `refused` and `contact_keys` were found for
     refused: list[Channel]  # channels an erased earlier lead of this customer refused
     contact_keys: list[str] | None = None
+    first: FirstTouch | None = None  # asked for (`answer_at`) and done
+
+
+def opened_conversation(
+    lead_id: str, lead: Lead, opened: OpenedLead, now: datetime
+) -> tuple[Conversation, bool]:
+    """A new lead's conversation from its opening, and whether the opening's look-ups were
+    for its contact identifiers (always, so far: else the first step looks them up again)."""
+    c = Conversation.start(lead_id, lead, opened.plan, now)
+    matched = c.contact_identifiers() == opened.identifiers
+    if matched:
+        c.suppress(now, opened.refused)
+    return c, matched
 
 
 class DealerActivities:
-    def __init__(self, config: Config, client: Client | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        client: Client | None = None,
+        sending: SendingActivities | None = None,
+    ) -> None:
         self._config = config
         self._client = client  # reads the OptOut workflows an erasure left behind
+        self._sending = sending  # the first answer, when the lead asks for it at opening
 
     def _dealer(self, dealer_id: str) -> Dealer:
         try:
@@ -67,11 +104,47 @@ class DealerActivities:
             lead.customer, [(lead.source, lead.external_id)], plan.country
         )
         keys = ContactKeysRequest(dealer_id=plan.dealer_id, identifiers=identifiers)
-        return OpenedLead(
+        opened = OpenedLead(
             plan=plan,
             identifiers=identifiers,
             refused=await self.opted_out_channels(keys),
             contact_keys=await self.contact_keys(keys) if request.contact_keys else None,
+        )
+        opened.first = await self._first_touch(request, opened)
+        return opened
+
+    async def _first_touch(self, request: OpenRequest, opened: OpenedLead) -> FirstTouch | None:
+        """The lead's first step, taken here as the lead would take it at `answer_at` (the
+        same plan, opt-outs and time, the same code): one local activity for the opening and
+        the first answer. Only a written touch that is due goes out; anything else (a task,
+        a wait, a send that failed for a reason worth retrying) the lead does itself."""
+        now, lead_id, conversation = request.answer_at, request.lead_id, request.conversation
+        if self._sending is None or now is None or lead_id is None or conversation is None:
+            return None
+        c, _ = opened_conversation(lead_id, request.lead, opened, now)
+        step = c.next_step()
+        if not isinstance(step, TouchDue) or step.at > now or step.channel is None:
+            return None
+        if not step.channel.written:
+            return None
+        send = touch_request(c, step, conversation, now)
+        probe = Touch(
+            number=step.number,
+            channel=step.channel,
+            at=now,
+            template=touch_template(c, step),
+            sent_at=now,
+        )
+        send.figures = figures_if_sent(c, probe, conversation)
+        attempt = await self._sending.attempt(send)
+        if attempt is None:
+            return None
+        sent = attempt.sent
+        recorded = None
+        if sent is not None and sent.recorded and sent.sent_at and send.figures is not None:
+            recorded = answered_at(send.figures, sent.sent_at).fingerprint()
+        return FirstTouch(
+            number=step.number, channel=step.channel, attempt=attempt, recorded=recorded
         )
 
     @activity.defn(name="contact_keys")

@@ -47,7 +47,7 @@ class ResultsActivities:
             await asyncio.wait_for(
                 asyncio.to_thread(self.store.record_conversation, figures), WRITE_WITH_SEND
             )
-        except Exception as error:
+        except Exception as error:  # whatever it was, the workflow writes the figures again
             log.warning("results_not_recorded_with_send", error=type(error).__name__)
             return False
         return True

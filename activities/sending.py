@@ -23,7 +23,7 @@ from temporalio.exceptions import ApplicationError
 from activities.providers.base import OutboundMessage, PermanentDeliveryError, ProviderRejected
 from activities.senders import Senders
 from leads.config import Config, Dealer
-from leads.conversation import WHATSAPP_TEMPLATE_MISSING
+from leads.conversation import WHATSAPP_TEMPLATE_MISSING, Conversation, TouchDue
 from leads.identity import message_key, person_message_key, reply_address, unsubscribe_token
 from leads.messages import (
     MessageContext,
@@ -101,6 +101,42 @@ class SendResult(Payload):
     # When the provider took it (None from versions before the send wrote the results).
     sent_at: datetime | None = None
     recorded: bool = False  # the request's figures reached the results store
+
+
+class TouchAttempt(Payload):
+    """How a touch sent outside its own activity went (the opening's first answer): sent, or
+    refused for good by the provider. Anything else is not an attempt the lead can record;
+    it sends the touch itself, with its retries."""
+
+    sent: SendResult | None = None
+    failure: str | None = None  # PERMANENT or REJECTED
+    reason: str | None = None
+
+
+def touch_template(c: Conversation, step: TouchDue) -> str:
+    """The message a touch sends: lead kind, stage of the cadence, channel."""
+    assert step.channel is not None
+    stage = stage_for(step.number, c.touches_planned)
+    return f"{c.lead.kind.value}/{stage.value}/{step.channel.value}"
+
+
+def touch_request(c: Conversation, step: TouchDue, conversation: str, now: datetime) -> SendRequest:
+    """What the send of a due touch needs, for the workflow's send and the opening's."""
+    assert step.channel is not None
+    return SendRequest(
+        lead_id=c.lead_id,
+        dealer_id=c.plan.dealer_id,
+        conversation=conversation,
+        touch=step.number,
+        total=c.touches_planned,
+        channel=step.channel,
+        to=c.addresses[step.channel],
+        kind=c.lead.kind,
+        locale=c.lead.customer.locale or c.plan.locale,
+        customer_name=c.lead.customer.name,
+        vehicle=c.lead.vehicle.label() if c.lead.vehicle else None,
+        whatsapp_window_open=c.whatsapp_window_open(now),
+    )
 
 
 def _unsubscribe_url(dealer: Dealer, lead: str, channel: Channel, public_base_url: str) -> str:
@@ -265,6 +301,19 @@ class SendingActivities:
             # After the send: the customer's answer never waits for the store.
             sent.recorded = await self._results.write(answered_at(request.figures, sent.sent_at))
         return sent
+
+    async def attempt(self, request: SendRequest) -> TouchAttempt | None:
+        """`send_touch`, from inside another activity: its classified failures as data; None
+        for any other failure (the lead then sends the touch itself, with its retries)."""
+        try:
+            return TouchAttempt(sent=await self.send_touch(request))
+        except ApplicationError as error:
+            if error.type not in (PERMANENT, REJECTED):
+                return None
+            return TouchAttempt(failure=error.type, reason=error.message)
+        except Exception as error:  # whatever it was, the lead's own send retries it
+            log.warning("first_touch_not_sent", lead_id=request.lead_id, error=type(error).__name__)
+            return None
 
     @activity.defn(name="send_message")
     async def send_message(self, request: MessageRequest) -> SendResult:

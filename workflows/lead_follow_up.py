@@ -23,18 +23,26 @@ from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.dealers import ContactKeysRequest, DealerActivities, OpenedLead, OpenRequest
+    from activities.dealers import (
+        ContactKeysRequest,
+        DealerActivities,
+        FirstTouch,
+        OpenedLead,
+        OpenRequest,
+        opened_conversation,
+    )
     from activities.sending import (
         PERMANENT,
         MessageRequest,
         SendingActivities,
         SendRequest,
         SendResult,
+        touch_request,
+        touch_template,
     )
     from leads.cadence import describe
     from leads.conversation import CadenceDone, Conversation, TouchDue, trim
     from leads.identity import task_id
-    from leads.messages import stage_for
     from leads.milestones import (
         RECORD_CONVERSATION,
         ConversationFigures,
@@ -96,6 +104,9 @@ LEAN_PATCH = "lean-history"
 # instead of one of their own: one activation and one local activity less per lead. Asked
 # instead of LEAN_PATCH, which it implies.
 RESULTS_WITH_SEND_PATCH = "results-with-send"
+# The above, and the first answer sent by the opening local activity: the first answer in one
+# local activity and two activations, as Temporal's floor has it. Implies the patches above.
+FIRST_IN_OPEN_PATCH = "first-answer-in-open"
 SALES_TASK = "SalesTask"  # the child's type, by name: its module is not imported here
 RESULTS_TIMEOUT = timedelta(seconds=10)
 # A store that is down must not hold the lead up: a milestone that could not be written goes
@@ -140,6 +151,14 @@ def _failure(error: FailureError) -> tuple[str, bool]:
     return "not delivered in time", False
 
 
+# A failed send: its type (a provider's classification, or "timeout"), the reason, and
+# whether the address can never receive on that channel.
+Failed = tuple[str | None, str, bool]
+# How a touch went: what the provider took, or why it failed; and the fingerprint of the
+# figures its send wrote to the results store.
+Sent = tuple[SendResult | None, Failed | None, str | None]
+
+
 def _log(c: Conversation, event: str, **fields: object) -> None:
     """A line for operators, through the workflow logger (silent while replaying): ids,
     statuses and channels, never the customer's data."""
@@ -181,7 +200,9 @@ class LeadFollowUp:
         # Asked once, first thing: runs started before ContactKeys existed replay without its
         # local activity. (Asked later, a signal handled first could skip the question on
         # replay and leave the marker without its command.)
-        self._results_with_send = workflow.patched(RESULTS_WITH_SEND_PATCH)
+        self._first_in_open = workflow.patched(FIRST_IN_OPEN_PATCH)
+        self._results_with_send = self._first_in_open or workflow.patched(RESULTS_WITH_SEND_PATCH)
+        self._first: FirstTouch | None = None  # sent by the opening, to be recorded
         self._lean = self._results_with_send or workflow.patched(LEAN_PATCH)
         self._contact_keys = self._lean or workflow.patched(CONTACT_KEYS_PATCH)
         self._opt_outs = self._lean or workflow.patched(OPT_OUT_PATCH)
@@ -229,21 +250,30 @@ class LeadFollowUp:
 
     async def _open(self, lead: Lead) -> Conversation:
         """A new lead's conversation from one local activity: the plan, the opt-outs an
-        erased earlier lead left, and the contact keys when the starter did not set them."""
+        erased earlier lead left, and the contact keys when the starter did not set them.
+        With patch `first-answer-in-open` that activity also sends the first answer, when
+        nothing came with the start that the lead must hear first."""
         keys_set = workflow.info().typed_search_attributes.get(sa.CONTACT_KEYS) is not None
+        asked = workflow.now()
+        request = OpenRequest(lead=lead, contact_keys=not keys_set)
+        if self._first_in_open and self._arrived_early == 0:
+            request.answer_at = asked
+            request.lead_id = workflow.info().workflow_id
+            request.conversation = _conversation()
         opened: OpenedLead = await workflow.execute_local_activity_method(
             DealerActivities.open_lead,
-            OpenRequest(lead=lead, contact_keys=not keys_set),
+            request,
             start_to_close_timeout=LOAD_TIMEOUT,
+            summary="opening and first answer" if request.answer_at else None,
         )
-        c = Conversation.start(workflow.info().workflow_id, lead, opened.plan, workflow.now())
-        identifiers = c.contact_identifiers()
-        if identifiers == opened.identifiers:
-            # else (never yet): the first step looks them up again, as runs before did
-            c.suppress(workflow.now(), opened.refused)
+        # The opening took its first step at `asked`: the conversation starts then too.
+        now = asked if self._first_in_open else workflow.now()
+        c, matched = opened_conversation(workflow.info().workflow_id, lead, opened, now)
+        if matched:  # else (never yet): the first step looks them up again, as runs before did
             if opened.contact_keys is not None:
                 self._search_attributes.append(sa.CONTACT_KEYS.value_set(opened.contact_keys))
-            c.contact_fingerprint = _fingerprint(identifiers)
+            c.contact_fingerprint = _fingerprint(c.contact_identifiers())
+        self._first = opened.first
         return c
 
     async def _record_results(self, c: Conversation, final: bool = False) -> None:
@@ -346,20 +376,17 @@ class LeadFollowUp:
                 )
             )
             return
-        stage = stage_for(step.number, c.touches_planned)
-        template = f"{c.lead.kind.value}/{stage.value}/{step.channel.value}"
         # The touch as it is recorded, once the send said how it went.
-        done = Touch(number=step.number, channel=step.channel, at=now, template=template)
-        request = self._send_request(c, step)
-        if self._results_with_send:
-            probe = done.model_copy(update={"sent_at": now})
-            request.figures = figures_if_sent(c, probe, _conversation())
-        try:
-            sent = await self._send_touch(request, self._step_label(c, step))
-        except SEND_FAILED as error:
-            cause = _send_failure(error)
-            reason, permanent = _failure(error)
-            failure = cause.type if cause is not None else "timeout"
+        done = Touch(
+            number=step.number, channel=step.channel, at=now, template=touch_template(c, step)
+        )
+        first, self._first = self._first, None
+        if first is not None and (first.number, first.channel) == (step.number, step.channel):
+            sent, failed, recorded = self._sent_by_the_opening(first)
+        else:
+            sent, failed, recorded = await self._send(c, step, done)
+        if failed is not None:
+            failure, reason, permanent = failed
             _log(c, "touch_failed", touch=step.number, channel=step.channel, failure=failure)
             if permanent:
                 # The same touch goes out again at once on the next usable channel.
@@ -367,13 +394,43 @@ class LeadFollowUp:
                 return
             c.record_touch(done.model_copy(update={"failed": reason}))
             return
+        assert sent is not None
         metrics.message_sent(c, step.channel)
         # The provider's time where the send says it (its write of the figures used it).
         sent_at = (sent.sent_at if self._results_with_send else None) or workflow.now()
         c.record_touch(done.model_copy(update={"sent_at": sent_at}), sent.subject, sent.text)
+        if recorded is not None:
+            c.results_fingerprint = recorded
+        _log(c, "touch_recorded", touch=step.number, channel=step.channel, template=done.template)
+
+    @staticmethod
+    def _sent_by_the_opening(
+        first: FirstTouch,
+    ) -> tuple[SendResult | None, Failed | None, str | None]:
+        attempt = first.attempt
+        if attempt.failure is None:
+            return attempt.sent, None, first.recorded
+        failed = (attempt.failure, attempt.reason or "", attempt.failure == PERMANENT)
+        return None, failed, None
+
+    async def _send(self, c: Conversation, step: TouchDue, done: Touch) -> Sent:
+        """The touch's send: what the provider took, or why it failed (its type, the reason,
+        whether for good); and the fingerprint of the figures it wrote to the results store."""
+        request = self._send_request(c, step)
+        if self._results_with_send:
+            probe = done.model_copy(update={"sent_at": workflow.now()})
+            request.figures = figures_if_sent(c, probe, _conversation())
+        try:
+            sent = await self._send_touch(request, self._step_label(c, step))
+        except SEND_FAILED as error:
+            cause = _send_failure(error)
+            reason, permanent = _failure(error)
+            return None, (cause.type if cause is not None else "timeout", reason, permanent), None
+        recorded = None
         if sent.recorded and request.figures is not None:
-            c.results_fingerprint = answered_at(request.figures, sent_at).fingerprint()
-        _log(c, "touch_recorded", touch=step.number, channel=step.channel, template=template)
+            sent_at = sent.sent_at or workflow.now()
+            recorded = answered_at(request.figures, sent_at).fingerprint()
+        return sent, None, recorded
 
     async def _send_touch(self, request: SendRequest, label: str) -> SendResult:
         """A touch, as a local activity (lean runs): a marker in the history instead of an
@@ -392,21 +449,7 @@ class LeadFollowUp:
         return await workflow.execute_activity_method(send, request, **options)
 
     def _send_request(self, c: Conversation, step: TouchDue) -> SendRequest:
-        assert step.channel is not None
-        return SendRequest(
-            lead_id=c.lead_id,
-            dealer_id=c.plan.dealer_id,
-            conversation=_conversation(),
-            touch=step.number,
-            total=c.touches_planned,
-            channel=step.channel,
-            to=c.addresses[step.channel],
-            kind=c.lead.kind,
-            locale=c.lead.customer.locale or c.plan.locale,
-            customer_name=c.lead.customer.name,
-            vehicle=c.lead.vehicle.label() if c.lead.vehicle else None,
-            whatsapp_window_open=c.whatsapp_window_open(workflow.now()),
-        )
+        return touch_request(c, step, _conversation(), workflow.now())
 
     async def _send_written(
         self,

@@ -658,6 +658,12 @@ SCENARIOS: dict[str, Callable[[Recorder, Config, Config], Awaitable[None]]] = {
         rec, config, "with-send-unreachable"
     ),
     "with-send-reply": lambda rec, config, limited: results(rec, config, "with-send-reply"),
+    # Patch `first-answer-in-open`: the same two, the first answer sent by the opening local
+    # activity (65 events for the whole cadence).
+    "first-in-open-unreachable": lambda rec, config, limited: unreachable(
+        rec, config, "first-in-open-unreachable"
+    ),
+    "first-in-open-reply": lambda rec, config, limited: results(rec, config, "first-in-open-reply"),
 }
 
 

@@ -1,30 +1,36 @@
-"""Patches `lean-history` and `results-with-send` (issue 12): a lead's history close to
-Temporal's floor. New runs open with one local activity, send their touches as local
-activities (the first one also writing the first answer to the results store) and upsert their
-search attributes once per workflow task; these tests hold the history to that shape and size."""
+"""Patches `lean-history`, `results-with-send` and `first-answer-in-open` (issue 12): a lead's
+history close to Temporal's floor. New runs open with one local activity that also sends the
+first answer and writes it to the results store, send their later touches as local
+activities and upsert their search attributes once per workflow task; these tests hold the
+history to that shape and size."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.testing import WorkflowEnvironment
 
+from activities.providers.outbox import OutboxProvider
+from activities.providers.twilio_messaging import TwilioMessaging
+from activities.senders import Senders
 from leads.identity import contact_identifiers, contact_keys
-from leads.models import LeadStatus
+from leads.models import Channel, LeadStatus
 from tests.conftest import make_config
 from tests.workflows.test_lead_follow_up import Engine, engine_for
 from workflows import search_attributes as sa
 
 # The whole default cadence (8 touches, 2 days' grace) without an answer: 114 events before
-# the patches. 59 of these 66 are the cadence itself; 7 keep TouchCount and NextTouchAt true
+# the patches. 58 of these 65 are the cadence itself; 7 keep TouchCount and NextTouchAt true
 # after each touch but the first (docs/benchmarks.md).
-FULL_CADENCE_EVENTS = 66
+FULL_CADENCE_EVENTS = 65
 
 
 @pytest.fixture
@@ -38,7 +44,7 @@ def _local_activity_type(event: HistoryEvent) -> str:
     return str(json.loads(payload.data)["activity_type"])
 
 
-async def test_a_lead_opens_with_one_local_activity_that_also_sets_its_contact_keys(
+async def test_a_lead_opens_with_one_local_activity_that_also_answers_and_sets_its_keys(
     lean: Engine,
 ) -> None:
     """Started without ContactKeys (as an operator's CLI would): the opening local activity
@@ -54,8 +60,8 @@ async def test_a_lead_opens_with_one_local_activity_that_also_sets_its_contact_k
         if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
         and "data" in e.marker_recorded_event_attributes.details
     ]
-    # The first answer's figures went with the send: no local activity of their own.
-    assert markers == ["open_lead", "send_touch"]
+    # The opening sent the first answer and wrote its figures: no other local activity.
+    assert markers == ["open_lead"]
     assert "contact_keys" not in markers and "opted_out_channels" not in markers
     dealer = lean.config.dealers[0]
     inquiries = [(i.source, i.external_id) for i in state.inquiries]
@@ -75,3 +81,37 @@ async def test_the_whole_cadence_fits_its_event_budget(lean: Engine) -> None:
     assert len(history.events) <= FULL_CADENCE_EVENTS, Counter(
         EventType.Name(e.event_type) for e in history.events
     )
+
+
+async def test_a_first_answer_the_opening_could_not_send_goes_out_with_the_leads_retries(
+    time_env: WorkflowEnvironment, outbox_path: Path, fake_twilio: Any
+) -> None:
+    """The real twilio client against the fake Twilio API, down once (HTTP 500): the opening
+    gives the touch back, and the lead's own send (a local activity with retries) delivers it
+    on the channel the customer chose."""
+    fake_twilio.fail_next(500)
+    senders = Senders(
+        outbox=OutboxProvider(outbox_path),
+        messaging=TwilioMessaging(
+            fake_twilio.account_sid,
+            fake_twilio.auth_token,
+            base_url=fake_twilio.base_url,
+            status_callback_base=None,
+            timeout=5.0,
+        ),
+    )
+    config = make_config(contact_window="always", business_hours="always")
+    async with engine_for(time_env, outbox_path, config, senders) as engine:
+        customer = {"email": "kees@example.nl", "phone": "0628491735", "preferred_channel": "sms"}
+        handle = await engine.start(customer=customer)
+        state = await engine.until(handle, lambda s: len(s.touches) == 1, step=timedelta(0))
+        assert state.touches[0].channel is Channel.SMS and state.touches[0].failed is None
+        assert (len(fake_twilio.messages), len(fake_twilio.sent)) == (2, 1)  # down, then taken
+        history = await handle.fetch_history()
+        markers = [
+            _local_activity_type(e)
+            for e in history.events
+            if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+            and "data" in e.marker_recorded_event_attributes.details
+        ]
+        assert markers[:2] == ["open_lead", "send_touch"]

@@ -24,6 +24,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle, WorkflowQueryFailedError
 from temporalio.testing import WorkflowEnvironment
 
+from activities.dealers import DealerActivities
 from activities.providers.outbox import OutboxProvider
 from activities.results import ResultsActivities
 from activities.senders import Senders
@@ -157,8 +158,8 @@ async def lab_for(
     store: ResultsStore | None = None,
     send_results: ResultsActivities | None = None,
 ) -> AsyncIterator[Lab]:
-    """`results`: the workflow's own write replaced; `send_results`: the store the send
-    writes a first answer to."""
+    """`results`: the workflow's own write replaced; `send_results`: the store the opening's
+    send writes a first answer to."""
     config = make_config(contact_window="always", business_hours="always")
     store = store or ResultsStore(f"sqlite:///{tmp_path / 'results.db'}")
     queue = task_queue or f"results-{uuid.uuid4()}"
@@ -167,7 +168,8 @@ async def lab_for(
 
     wrap = writing_with(results.record_conversation) if results else None
     if send_results is not None:
-        wrap = replacing("send_touch", SendingActivities(config, senders, send_results).send_touch)
+        sending = SendingActivities(config, senders, send_results)
+        wrap = replacing("open_lead", DealerActivities(config, env.client, sending).open_lead)
     async with build_worker(
         env.client, config, senders, task_queue=queue, results=store, wrap=wrap
     ):
@@ -293,15 +295,16 @@ async def _local_activities(handle: WorkflowHandle[LeadFollowUp, LeadState]) -> 
 
 
 async def test_rule8_the_first_answer_is_written_by_the_send_itself(lab: Lab) -> None:
-    """Patch `results-with-send`: the milestone lands with the message, at the time the
-    provider took it, and costs the lead no local activity of its own."""
+    """Patches `results-with-send` and `first-answer-in-open`: the milestone lands with the
+    message, at the time the provider took it, and costs the lead no local activity of its
+    own."""
     handle = await lab.start()
     state = await lab.until(handle, lambda s: len(s.touches) == 1)
     row = await lab.row_when(handle.id, lambda r: r["first_answer_at"] is not None)
     sent = state.touches[0].sent_at
     assert sent is not None and row["first_answer_at"] == sent.replace(tzinfo=None)
     assert (row["status"], row["first_channel"]) == ("contacting", "email")
-    assert await _local_activities(handle) == ["open_lead", "send_touch"]
+    assert await _local_activities(handle) == ["open_lead"]
 
 
 async def test_rule8_a_first_answer_the_send_could_not_write_is_written_by_the_lead(
@@ -322,7 +325,7 @@ async def test_rule8_a_first_answer_the_send_could_not_write_is_written_by_the_l
         sent = state.touches[0].sent_at
         assert sent is not None and row["first_answer_at"] == sent.replace(tzinfo=None)
         found = await _local_activities(handle)
-        assert found[:3] == ["open_lead", "send_touch", RECORD_CONVERSATION]
+        assert found[:2] == ["open_lead", RECORD_CONVERSATION]
 
 
 async def test_rule7_an_opt_out_of_everything_closes_as_opted_out(lab: Lab) -> None:
