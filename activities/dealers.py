@@ -132,7 +132,7 @@ class DealerActivities:
             number=step.number,
             channel=step.channel,
             at=now,
-            template=touch_template(c, step),
+            template=touch_template(c, step.number, step.channel),
             sent_at=now,
         )
         send.figures = figures_if_sent(c, probe, conversation)

@@ -113,11 +113,10 @@ class TouchAttempt(Payload):
     reason: str | None = None
 
 
-def touch_template(c: Conversation, step: TouchDue) -> str:
-    """The message a touch sends: lead kind, stage of the cadence, channel."""
-    assert step.channel is not None
-    stage = stage_for(step.number, c.touches_planned)
-    return f"{c.lead.kind.value}/{stage.value}/{step.channel.value}"
+def touch_template(c: Conversation, number: int, channel: Channel) -> str:
+    """The message touch `number` sends: lead kind, stage of the cadence, channel."""
+    stage = stage_for(number, c.touches_planned)
+    return f"{c.lead.kind.value}/{stage.value}/{channel.value}"
 
 
 def touch_request(c: Conversation, step: TouchDue, conversation: str, now: datetime) -> SendRequest:

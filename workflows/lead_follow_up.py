@@ -202,7 +202,7 @@ class LeadFollowUp:
         # replay and leave the marker without its command.)
         self._first_in_open = workflow.patched(FIRST_IN_OPEN_PATCH)
         self._results_with_send = self._first_in_open or workflow.patched(RESULTS_WITH_SEND_PATCH)
-        self._first: FirstTouch | None = None  # sent by the opening, to be recorded
+        self._first: FirstTouch | None = None  # the first answer the opening sent
         self._lean = self._results_with_send or workflow.patched(LEAN_PATCH)
         self._contact_keys = self._lean or workflow.patched(CONTACT_KEYS_PATCH)
         self._opt_outs = self._lean or workflow.patched(OPT_OUT_PATCH)
@@ -218,6 +218,10 @@ class LeadFollowUp:
         if self._c is None and self._lean:
             self._c = await self._open(lead)
             _log(self._c, "lead_started", channels=self._c.usable())
+            if self._first is not None:
+                # Before any handler that waited for the conversation: the message went first.
+                self._record_first(self._c, self._first)
+                await self._record_results(self._c)  # when the opening could not write them
             # What came with the start (a reply that restarts an ended conversation) is heard
             # before the first step: with no await before it, a touch would go out first.
             await workflow.wait_condition(lambda: self._arrived_early == 0)
@@ -377,41 +381,43 @@ class LeadFollowUp:
             )
             return
         # The touch as it is recorded, once the send said how it went.
+        template = touch_template(c, step.number, step.channel)
+        done = Touch(number=step.number, channel=step.channel, at=now, template=template)
+        self._record(c, done, await self._send(c, step, done))
+
+    def _record_first(self, c: Conversation, first: FirstTouch) -> None:
+        """The first answer the opening sent (patch `first-answer-in-open`), recorded as the
+        lead's own send would have recorded it."""
+        template = touch_template(c, first.number, first.channel)
         done = Touch(
-            number=step.number, channel=step.channel, at=now, template=touch_template(c, step)
+            number=first.number, channel=first.channel, at=workflow.now(), template=template
         )
-        first, self._first = self._first, None
-        if first is not None and (first.number, first.channel) == (step.number, step.channel):
-            sent, failed, recorded = self._sent_by_the_opening(first)
-        else:
-            sent, failed, recorded = await self._send(c, step, done)
+        attempt = first.attempt
+        failed: Failed | None = None
+        if attempt.failure is not None:
+            failed = (attempt.failure, attempt.reason or "", attempt.failure == PERMANENT)
+        self._record(c, done, (attempt.sent, failed, first.recorded))
+
+    def _record(self, c: Conversation, done: Touch, outcome: Sent) -> None:
+        sent, failed, recorded = outcome
+        assert done.channel is not None
         if failed is not None:
             failure, reason, permanent = failed
-            _log(c, "touch_failed", touch=step.number, channel=step.channel, failure=failure)
+            _log(c, "touch_failed", touch=done.number, channel=done.channel, failure=failure)
             if permanent:
                 # The same touch goes out again at once on the next usable channel.
-                c.delivery_failed(workflow.now(), step.channel, reason, permanent=True)
+                c.delivery_failed(workflow.now(), done.channel, reason, permanent=True)
                 return
             c.record_touch(done.model_copy(update={"failed": reason}))
             return
         assert sent is not None
-        metrics.message_sent(c, step.channel)
+        metrics.message_sent(c, done.channel)
         # The provider's time where the send says it (its write of the figures used it).
         sent_at = (sent.sent_at if self._results_with_send else None) or workflow.now()
         c.record_touch(done.model_copy(update={"sent_at": sent_at}), sent.subject, sent.text)
         if recorded is not None:
             c.results_fingerprint = recorded
-        _log(c, "touch_recorded", touch=step.number, channel=step.channel, template=done.template)
-
-    @staticmethod
-    def _sent_by_the_opening(
-        first: FirstTouch,
-    ) -> tuple[SendResult | None, Failed | None, str | None]:
-        attempt = first.attempt
-        if attempt.failure is None:
-            return attempt.sent, None, first.recorded
-        failed = (attempt.failure, attempt.reason or "", attempt.failure == PERMANENT)
-        return None, failed, None
+        _log(c, "touch_recorded", touch=done.number, channel=done.channel, template=done.template)
 
     async def _send(self, c: Conversation, step: TouchDue, done: Touch) -> Sent:
         """The touch's send: what the provider took, or why it failed (its type, the reason,
