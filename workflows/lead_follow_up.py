@@ -267,7 +267,8 @@ class LeadFollowUp:
         opened: OpenedLead = await workflow.execute_local_activity_method(
             DealerActivities.open_lead,
             request,
-            start_to_close_timeout=LOAD_TIMEOUT,
+            # Sending, it may take as long as a send's attempt may.
+            start_to_close_timeout=SEND_ATTEMPT_TIMEOUT if request.answer_at else LOAD_TIMEOUT,
             summary="opening and first answer" if request.answer_at else None,
         )
         # The opening took its first step at `asked`: the conversation starts then too.
