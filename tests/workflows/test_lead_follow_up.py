@@ -376,11 +376,12 @@ async def test_rule7_an_opt_out_kept_after_erasure_means_no_sms_for_the_next_lea
 # --- rule 2: failures route, never drop ----------------------------------------------------
 
 
-async def test_rule2_permanent_delivery_failure_moves_to_the_next_channel(
-    time_env: WorkflowEnvironment, outbox_path: Path, fake_twilio: Any
-) -> None:
-    """The real twilio client against the fake Twilio API, which answers 21211 (invalid To)."""
-    fake_twilio.error_next(21211)
+@asynccontextmanager
+async def first_touch_by_twilio(
+    env: WorkflowEnvironment, outbox_path: Path, fake_twilio: Any
+) -> AsyncIterator[tuple[Engine, WorkflowHandle[Any, Any], LeadState]]:
+    """A lead that asked for SMS, its messages through the real twilio client against the
+    fake Twilio API (scripted by the test first), until its first touch is recorded."""
     senders = Senders(
         outbox=OutboxProvider(outbox_path),
         messaging=TwilioMessaging(
@@ -392,10 +393,19 @@ async def test_rule2_permanent_delivery_failure_moves_to_the_next_channel(
         ),
     )
     config = make_config(contact_window="always", business_hours="always")
-    async with engine_for(time_env, outbox_path, config, senders) as engine:
+    async with engine_for(env, outbox_path, config, senders) as engine:
         customer = {"email": "kees@example.nl", "phone": "0628491735", "preferred_channel": "sms"}
         handle = await engine.start(customer=customer)
         state = await engine.until(handle, lambda s: len(s.touches) == 1, step=timedelta(0))
+        yield engine, handle, state
+
+
+async def test_rule2_permanent_delivery_failure_moves_to_the_next_channel(
+    time_env: WorkflowEnvironment, outbox_path: Path, fake_twilio: Any
+) -> None:
+    """The fake Twilio API answers 21211 (invalid To)."""
+    fake_twilio.error_next(21211)
+    async with first_touch_by_twilio(time_env, outbox_path, fake_twilio) as (engine, _, state):
         assert state.touches[0].channel is Channel.EMAIL
         assert Channel.SMS not in state.usable_channels
         assert any(e.what == "delivery_failed" and e.channel is Channel.SMS for e in state.events)

@@ -9,22 +9,19 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from activities.providers.outbox import OutboxProvider
-from activities.providers.twilio_messaging import TwilioMessaging
-from activities.senders import Senders
 from leads.identity import contact_identifiers, contact_keys
 from leads.models import Channel, LeadStatus
 from tests.conftest import make_config
-from tests.workflows.test_lead_follow_up import Engine, engine_for
+from tests.workflows.test_lead_follow_up import Engine, engine_for, first_touch_by_twilio
 from workflows import search_attributes as sa
 
 # The whole default cadence (8 touches, 2 days' grace) without an answer: 114 events before
@@ -44,6 +41,17 @@ def _local_activity_type(event: HistoryEvent) -> str:
     return str(json.loads(payload.data)["activity_type"])
 
 
+async def local_activities(handle: WorkflowHandle[Any, Any]) -> list[str]:
+    """The local activities of a run so far, in the order its history recorded them."""
+    history = await handle.fetch_history()
+    return [
+        _local_activity_type(e)
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+        and "data" in e.marker_recorded_event_attributes.details
+    ]
+
+
 async def test_a_lead_opens_with_one_local_activity_that_also_answers_and_sets_its_keys(
     lean: Engine,
 ) -> None:
@@ -54,12 +62,7 @@ async def test_a_lead_opens_with_one_local_activity_that_also_answers_and_sets_i
     history = await handle.fetch_history()
     kinds = Counter(EventType.Name(e.event_type) for e in history.events)
     assert kinds["EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"] == 0  # the touch is a local activity
-    markers = [
-        _local_activity_type(e)
-        for e in history.events
-        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
-        and "data" in e.marker_recorded_event_attributes.details
-    ]
+    markers = await local_activities(handle)
     # The opening sent the first answer and wrote its figures: no other local activity.
     assert markers == ["open_lead"]
     assert "contact_keys" not in markers and "opted_out_channels" not in markers
@@ -90,28 +93,7 @@ async def test_a_first_answer_the_opening_could_not_send_goes_out_with_the_leads
     gives the touch back, and the lead's own send (a local activity with retries) delivers it
     on the channel the customer chose."""
     fake_twilio.fail_next(500)
-    senders = Senders(
-        outbox=OutboxProvider(outbox_path),
-        messaging=TwilioMessaging(
-            fake_twilio.account_sid,
-            fake_twilio.auth_token,
-            base_url=fake_twilio.base_url,
-            status_callback_base=None,
-            timeout=5.0,
-        ),
-    )
-    config = make_config(contact_window="always", business_hours="always")
-    async with engine_for(time_env, outbox_path, config, senders) as engine:
-        customer = {"email": "kees@example.nl", "phone": "0628491735", "preferred_channel": "sms"}
-        handle = await engine.start(customer=customer)
-        state = await engine.until(handle, lambda s: len(s.touches) == 1, step=timedelta(0))
+    async with first_touch_by_twilio(time_env, outbox_path, fake_twilio) as (_, handle, state):
         assert state.touches[0].channel is Channel.SMS and state.touches[0].failed is None
         assert (len(fake_twilio.messages), len(fake_twilio.sent)) == (2, 1)  # down, then taken
-        history = await handle.fetch_history()
-        markers = [
-            _local_activity_type(e)
-            for e in history.events
-            if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
-            and "data" in e.marker_recorded_event_attributes.details
-        ]
-        assert markers[:2] == ["open_lead", "send_touch"]
+        assert (await local_activities(handle))[:2] == ["open_lead", "send_touch"]

@@ -7,7 +7,6 @@ read back with SQL, as the reports read it."""
 
 from __future__ import annotations
 
-import json
 import random
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -20,7 +19,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from temporalio import activity
-from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle, WorkflowQueryFailedError
 from temporalio.testing import WorkflowEnvironment
 
@@ -43,6 +41,7 @@ from results.store import ResultsStore
 from results.tables import conversations, tasks
 from tests.conftest import eventually, make_config
 from tests.workflows.test_lead_follow_up import Engine
+from tests.workflows.test_lean_history import local_activities
 from worker import build_worker
 from workflows.lead_follow_up import LeadFollowUp
 from workflows.sales_task import Claim, SalesTask
@@ -282,18 +281,6 @@ async def _unreachable(lab: Lab) -> None:
     assert row["closed_at"] >= final.touches[-1].at.replace(tzinfo=None)
 
 
-async def _local_activities(handle: WorkflowHandle[LeadFollowUp, LeadState]) -> list[str]:
-    history = await handle.fetch_history()
-    return [
-        json.loads(e.marker_recorded_event_attributes.details["data"].payloads[0].data)[
-            "activity_type"
-        ]
-        for e in history.events
-        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
-        and "data" in e.marker_recorded_event_attributes.details
-    ]
-
-
 async def test_rule8_the_first_answer_is_written_by_the_send_itself(lab: Lab) -> None:
     """Patches `results-with-send` and `first-answer-in-open`: the milestone lands with the
     message, at the time the provider took it, and costs the lead no local activity of its
@@ -304,7 +291,7 @@ async def test_rule8_the_first_answer_is_written_by_the_send_itself(lab: Lab) ->
     sent = state.touches[0].sent_at
     assert sent is not None and row["first_answer_at"] == sent.replace(tzinfo=None)
     assert (row["status"], row["first_channel"]) == ("contacting", "email")
-    assert await _local_activities(handle) == ["open_lead"]
+    assert await local_activities(handle) == ["open_lead"]
 
 
 async def test_rule8_a_first_answer_the_send_could_not_write_is_written_by_the_lead(
@@ -324,7 +311,7 @@ async def test_rule8_a_first_answer_the_send_could_not_write_is_written_by_the_l
         assert len(lab.lines()) == 1
         sent = state.touches[0].sent_at
         assert sent is not None and row["first_answer_at"] == sent.replace(tzinfo=None)
-        found = await _local_activities(handle)
+        found = await local_activities(handle)
         assert found[:2] == ["open_lead", RECORD_CONVERSATION]
 
 
