@@ -10,11 +10,17 @@ from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.sending import SendingActivities, TouchAttempt, touch_request, touch_template
+from activities.sending import (
+    SendingActivities,
+    TouchAttempt,
+    recorded_figures,
+    touch_request,
+    touch_template,
+)
 from leads.config import Config, Dealer, DealerPlan
 from leads.conversation import Conversation, TouchDue
 from leads.identity import contact_identifiers, contact_keys, opt_out_id
-from leads.milestones import answered_at, figures_if_sent
+from leads.milestones import figures_if_sent
 from leads.models import Channel, Lead, Payload, Touch
 from workflows.opt_out import MEMO_KEY
 
@@ -123,9 +129,9 @@ class DealerActivities:
             return None
         c, _ = opened_conversation(lead_id, request.lead, opened, now)
         step = c.next_step()
-        if not isinstance(step, TouchDue) or step.at > now or step.channel is None:
+        if not isinstance(step, TouchDue) or step.at > now:
             return None
-        if not step.channel.written:
+        if step.channel is None or not step.channel.written:
             return None
         send = touch_request(c, step, conversation, now)
         probe = Touch(
@@ -139,10 +145,7 @@ class DealerActivities:
         attempt = await self._sending.attempt(send)
         if attempt is None:
             return None
-        sent = attempt.sent
-        recorded = None
-        if sent is not None and sent.recorded and sent.sent_at and send.figures is not None:
-            recorded = answered_at(send.figures, sent.sent_at).fingerprint()
+        recorded = recorded_figures(send, attempt.sent) if attempt.sent is not None else None
         return FirstTouch(
             number=step.number, channel=step.channel, attempt=attempt, recorded=recorded
         )

@@ -113,6 +113,14 @@ class TouchAttempt(Payload):
     reason: str | None = None
 
 
+def recorded_figures(request: SendRequest, sent: SendResult) -> str | None:
+    """The fingerprint of the figures a send wrote to the results store (`send_touch` writes
+    `request.figures` at the provider's time); None when it wrote none."""
+    if not sent.recorded or request.figures is None or sent.sent_at is None:
+        return None
+    return answered_at(request.figures, sent.sent_at).fingerprint()
+
+
 def touch_template(c: Conversation, number: int, channel: Channel) -> str:
     """The message touch `number` sends: lead kind, stage of the cadence, channel."""
     stage = stage_for(number, c.touches_planned)

@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         SendingActivities,
         SendRequest,
         SendResult,
+        recorded_figures,
         touch_request,
         touch_template,
     )
@@ -46,7 +47,6 @@ with workflow.unsafe.imports_passed_through():
     from leads.milestones import (
         RECORD_CONVERSATION,
         ConversationFigures,
-        answered_at,
         conversation_figures,
         figures_if_sent,
     )
@@ -433,11 +433,7 @@ class LeadFollowUp:
             cause = _send_failure(error)
             reason, permanent = _failure(error)
             return None, (cause.type if cause is not None else "timeout", reason, permanent), None
-        recorded = None
-        if sent.recorded and request.figures is not None:
-            sent_at = sent.sent_at or workflow.now()
-            recorded = answered_at(request.figures, sent_at).fingerprint()
-        return sent, None, recorded
+        return sent, None, recorded_figures(request, sent)
 
     async def _send_touch(self, request: SendRequest, label: str) -> SendResult:
         """A touch, as a local activity (lean runs): a marker in the history instead of an
