@@ -86,7 +86,7 @@ async def test_the_whole_cadence_fits_its_event_budget(lean: Engine) -> None:
     )
 
 
-async def test_a_first_answer_the_opening_could_not_send_goes_out_with_the_leads_retries(
+async def test_rule4_a_first_answer_the_opening_could_not_send_goes_out_with_retries(
     time_env: WorkflowEnvironment, outbox_path: Path, fake_twilio: Any
 ) -> None:
     """The real twilio client against the fake Twilio API, down once (HTTP 500): the opening
