@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import UTC, datetime
 
 from temporalio import activity
 from temporalio.client import Client
@@ -95,7 +95,7 @@ class DealerActivities:
     async def load_dealer_plan(self, dealer_id: str) -> DealerPlan:
         return (
             self._dealer(dealer_id)
-            .plan()
+            .plan(datetime.now(UTC).date())
             .model_copy(update={"history_limit": self._config.temporal.history_limit})
         )
 

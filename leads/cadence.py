@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date, datetime, timedelta
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-import holidays as holidays_lib
-
 from leads.config import DealerPlan, Window
+from leads.holidays import public_holidays
 
 SPREAD = timedelta(minutes=30)
 # Leaves room so that a touch due right after its predecessor is still a separate moment.
@@ -27,13 +25,16 @@ MIN_GAP = timedelta(minutes=1)
 _SEARCH_DAYS = 370  # a window open at least one day a year is always found
 
 
-@lru_cache(maxsize=64)
-def _holidays(country: str, year: int) -> frozenset[date]:
-    return frozenset(holidays_lib.country_holidays(country, years=year).keys())
-
-
 def is_holiday(country: str | None, day: date) -> bool:
-    return country is not None and day in _holidays(country, day.year)
+    """Asks the holidays library: for plans that did not record their dates, and tests."""
+    return country is not None and day in public_holidays(country, day.year)
+
+
+def closed_for_holiday(window: Window, day: date) -> bool:
+    """The dates the plan recorded (leads.holidays); a plan from before: the library's."""
+    if window.holiday_dates is not None:
+        return day in window.holiday_dates
+    return is_holiday(window.holidays, day)
 
 
 def is_open(window: Window | None, at: datetime, tz: ZoneInfo) -> bool:
@@ -43,7 +44,7 @@ def is_open(window: Window | None, at: datetime, tz: ZoneInfo) -> bool:
     local = at.astimezone(tz)
     return (
         local.weekday() in window.days
-        and not is_holiday(window.holidays, local.date())
+        and not closed_for_holiday(window, local.date())
         and window.start <= local.time().replace(tzinfo=None) < window.end
     )
 
@@ -56,7 +57,7 @@ def next_opening(window: Window, at: datetime, tz: ZoneInfo) -> datetime:
         opening = datetime.combine(day, window.start, tzinfo=tz)
         if opening <= local:
             continue
-        if day.weekday() in window.days and not is_holiday(window.holidays, day):
+        if day.weekday() in window.days and not closed_for_holiday(window, day):
             return opening
     raise ValueError("the window never opens")  # excluded by config validation (days non-empty)
 

@@ -11,7 +11,7 @@ import itertools
 import os
 import re
 import tomllib
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from leads.holidays import holiday_dates
 from leads.models import EDGE, DealerId, Locale
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -95,6 +96,11 @@ class Window(Settings):
     end: time
     days: Days = frozenset(range(6))
     holidays: str | None = None
+    # The public holidays of `holidays` for the years a lead can live, set by `Dealer.plan`:
+    # a lead's plan is an activity's result, so its closed days are in the history and no
+    # upgrade of the holidays library moves the timers of a running lead. None: the plan of a
+    # lead that started before they were recorded (its cadence asks the library).
+    holiday_dates: tuple[date, ...] | None = None
 
     @model_validator(mode="after")
     def _start_before_end(self) -> Window:
@@ -211,7 +217,18 @@ class Dealer(Settings):
             raise ValueError("escalate_after must be longer than remind_after")
         return self
 
-    def plan(self) -> DealerPlan:
+    @model_validator(mode="after")
+    def _holiday_dates_not_in_file(self) -> Dealer:
+        for name in ("contact_window", "business_hours"):
+            window = getattr(self, name)
+            if window is not None and window.holiday_dates is not None:
+                raise ValueError(f"{name}.holiday_dates comes from `holidays`, not the file")
+        return self
+
+    def plan(self, today: date | None = None) -> DealerPlan:
+        """What a lead of this dealer needs; `today`: the public holidays of its windows for
+        the years a lead can live from then on are written into the plan (else left to the
+        holidays library, as plans were before)."""
         return DealerPlan(
             dealer_id=self.id,
             name=self.name,
@@ -221,8 +238,8 @@ class Dealer(Settings):
             has_email=bool(self.email_from),
             has_sms=bool(self.sms_from),
             has_whatsapp=bool(self.whatsapp_from),
-            contact_window=self.contact_window,
-            business_hours=self.business_hours,
+            contact_window=with_holiday_dates(self.contact_window, today),
+            business_hours=with_holiday_dates(self.business_hours, today),
             cadence=self.cadence,
             grace=self.grace,
             calls=self.calls,
@@ -231,6 +248,13 @@ class Dealer(Settings):
             blind_tasks=self.blind_tasks,
             whatsapp_templates=tuple(sorted(self.whatsapp_templates)),
         )
+
+
+def with_holiday_dates(window: Window | None, today: date | None) -> Window | None:
+    if window is None or window.holidays is None or today is None:
+        return window
+    dates = holiday_dates(window.holidays, today.year)
+    return window.model_copy(update={"holiday_dates": dates})
 
 
 class DealerPlan(Settings):
@@ -255,6 +279,11 @@ class DealerPlan(Settings):
     blind_tasks: bool
     whatsapp_templates: tuple[str, ...] = ()  # the stages with an approved template
     history_limit: int = 2000  # continue-as-new past this many events (TemporalSettings)
+
+    def holidays_recorded(self) -> bool:
+        """Whether the cadence reads its public holidays from the plan alone (leads.holidays)."""
+        windows = (self.contact_window, self.business_hours)
+        return all(w is None or w.holidays is None or w.holiday_dates is not None for w in windows)
 
 
 class TemporalSettings(Settings):

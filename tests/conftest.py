@@ -14,12 +14,13 @@ import os
 import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+import holidays as holidays_lib
 import pytest
 import structlog
 from temporalio.api.enums.v1 import EventType
@@ -31,6 +32,7 @@ from activities.senders import Senders
 from client import data_converter, register_search_attributes
 from codec import Keyring, parse_key
 from devstack import PROMPT_DELETION
+from leads import holidays
 from leads.config import Config, parse_config
 from tests.fakes.fixtures import *  # noqa: F403
 from worker import build_worker
@@ -265,3 +267,26 @@ async def terminate_settled(client: Client, workflow_id: str, reason: str = "tes
 
 
 __all__ = ["dealer_dict", "eventually", "make_config", "running_worker", "terminate_settled"]
+
+
+def every_weekday(country: str, years: int, **_: Any) -> dict[date, str]:
+    """A release of the holidays library that disagrees with the one a lead ran with: every
+    weekday of the year is a public holiday."""
+    day, end = date(years, 1, 1), date(years + 1, 1, 1)
+    found: dict[date, str] = {}
+    while day < end:
+        if day.weekday() < 5:
+            found[day] = "closed"
+        day += timedelta(days=1)
+    return found
+
+
+@pytest.fixture
+def another_holidays_release(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The holidays library replaced by `every_weekday` (its caches emptied before and after)."""
+    monkeypatch.setattr(holidays_lib, "country_holidays", every_weekday)
+    holidays.public_holidays.cache_clear()
+    holidays.holiday_dates.cache_clear()
+    yield
+    holidays.public_holidays.cache_clear()
+    holidays.holiday_dates.cache_clear()

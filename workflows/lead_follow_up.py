@@ -350,9 +350,10 @@ class LeadFollowUp:
 
     @staticmethod
     def _next_step(c: Conversation) -> TouchDue | CadenceDone:
-        # The holidays library reads locale/gettext settings while building its calendar,
-        # which the sandbox forbids; the result only depends on the date and the pinned
-        # library version, so it is deterministic and safe to compute unrestricted.
+        if c.plan.holidays_recorded():
+            return c.next_step()  # its public holidays are the plan's, in the history
+        # A plan from before that asks the holidays library, which reads locale settings the
+        # sandbox forbids while it builds its calendar.
         with workflow.unsafe.sandbox_unrestricted():
             return c.next_step()
 

@@ -75,6 +75,7 @@ from workflows.sales_task import Claim, SalesTask
 HERE = Path(__file__).resolve().parent
 TASK_QUEUE = "record-histories"
 LIMITED_QUEUE = "record-histories-limited"
+WINDOWED_QUEUE = "record-histories-windowed"
 LOW_HISTORY_LIMIT = 50  # the lowest TemporalSettings allows: forces continue-as-new early
 MAX_BYTES = 300_000  # a history this large is a scenario that should be split
 QUERY_TIMEOUT = timedelta(seconds=5)
@@ -83,15 +84,21 @@ T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
 
-def recording_config(task_queue: str, history_limit: int = 2000) -> Config:
-    """The test dealer, open around the clock: touches go out at the bare cadence offsets."""
+def recording_config(task_queue: str, history_limit: int = 2000, windows: bool = False) -> Config:
+    """The test dealer, open around the clock: touches go out at the bare cadence offsets.
+    `windows`: the default contact window and business hours instead (Dutch holidays)."""
+    hours = {} if windows else {"contact_window": "always", "business_hours": "always"}
     return parse_config(
         {
             "temporal": {"task_queue": task_queue, "history_limit": history_limit},
             "api": {"public_base_url": "http://127.0.0.1:9"},
-            "dealers": [dealer_dict(contact_window="always", business_hours="always")],
+            "dealers": [dealer_dict(**hours)],
         }
     )
+
+
+# A dealer whose contact window closes on public holidays: its plan records their dates.
+WINDOWED = recording_config(WINDOWED_QUEUE, windows=True)
 
 
 def fake_lead(
@@ -664,6 +671,11 @@ SCENARIOS: dict[str, Callable[[Recorder, Config, Config], Awaitable[None]]] = {
         rec, config, "first-in-open-unreachable"
     ),
     "first-in-open-reply": lambda rec, config, limited: results(rec, config, "first-in-open-reply"),
+    # The dealer plan records its public holidays (leads.holidays): the cadence inside the
+    # default contact window, which no library release can move.
+    "holidays-recorded-unreachable": lambda rec, config, limited: unreachable(
+        rec, WINDOWED, "holidays-recorded-unreachable"
+    ),
 }
 
 
@@ -692,6 +704,7 @@ async def record(names: list[str]) -> list[Path]:
             recording_server() as env,
             build_worker(env.client, config, senders, results=store),
             build_worker(env.client, limited, senders, results=store),
+            build_worker(env.client, WINDOWED, senders, results=store),
         ):
             rec = Recorder(env, store)
             try:

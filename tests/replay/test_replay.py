@@ -176,3 +176,62 @@ async def test_an_incompatible_change_fails_the_replay() -> None:
     with pytest.raises(workflow.NondeterminismError) as failure:
         await replayer(IncompatibleLeadFollowUp, SalesTask).replay_workflow(history)
     assert "[TMPRL1100] Nondeterminism error" in str(failure.value)
+
+
+# --- public holidays recorded in the plan (issue 13, hazard 1) ----------------------------
+
+HOLIDAYS_RECORDED = HISTORIES / "holidays-recorded-unreachable-LeadFollowUp.json"
+
+
+def without_recorded_dates(path: Path) -> WorkflowHistory:
+    """The history as a lead from before would have it: its plan without `holiday_dates`,
+    so its cadence asks the holidays library."""
+    data = json.loads(path.read_text())
+    stripped = 0
+    for event in data["events"]:
+        marker = event.get("markerRecordedEventAttributes")
+        if not marker or marker["markerName"] != "core_local_activity":
+            continue
+        for payload in marker["details"].get("result", {}).get("payloads", []):
+            if "data" not in payload:  # a local activity that returned nothing
+                continue
+            value = json.loads(base64.b64decode(payload["data"]))
+            plan = value.get("plan") if isinstance(value, dict) else None
+            for window in (plan or {}).values():
+                if isinstance(window, dict) and window.pop("holiday_dates", None) is not None:
+                    stripped += 1
+            payload["data"] = base64.b64encode(json.dumps(value).encode()).decode()
+    assert stripped, f"{path.name}: no recorded holiday dates to strip"
+    started = data["events"][0]["workflowExecutionStartedEventAttributes"]
+    return WorkflowHistory.from_json(started["workflowId"], data)
+
+
+@pytest.mark.parametrize("sandboxed", [True, False], ids=["sandboxed", "unsandboxed"])
+async def test_rule4_a_new_holidays_release_keeps_the_timers_a_lead_recorded(
+    another_holidays_release: None, sandboxed: bool
+) -> None:
+    """The lead's plan holds its public holidays: replayed with a library that closes every
+    weekday, its decisions and timers are the ones it took."""
+    history = load(HOLIDAYS_RECORDED)
+    result = await replayer(LeadFollowUp, sandboxed=sandboxed).replay_workflow(history)
+    assert result.replay_failure is None
+
+
+async def test_rule4_a_plan_that_did_not_record_its_holidays_replays_against_the_library(
+    another_holidays_release: None,
+) -> None:
+    """The hazard the recorded dates remove: the same run with a plan from before (the
+    library's holidays) takes other decisions under another release, and fails its replay."""
+    history = without_recorded_dates(HOLIDAYS_RECORDED)
+    result = await replayer(LeadFollowUp).replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is not None
+
+
+async def test_a_plan_without_recorded_holidays_still_replays_with_the_library_it_ran_with() -> (
+    None
+):
+    """The control of the test above: the stripped history is a valid run of a plan from
+    before, with the library's own table."""
+    history = without_recorded_dates(HOLIDAYS_RECORDED)
+    result = await replayer(LeadFollowUp).replay_workflow(history)
+    assert result.replay_failure is None

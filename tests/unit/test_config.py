@@ -183,6 +183,12 @@ def test_always_switches_a_window_off(key: str) -> None:
             id="unknown-holidays",
         ),
         pytest.param(
+            {"start": "08:00", "end": "21:00", "holidays": "NL", "holiday_dates": ["2027-01-04"]},
+            "dealers[0]",
+            "contact_window.holiday_dates comes from `holidays`, not the file",
+            id="holiday-dates-in-the-file",
+        ),
+        pytest.param(
             {"start": "08:00", "end": "21:00", "colour": "red"},
             "dealers[0].contact_window.colour",
             "Extra inputs are not permitted",

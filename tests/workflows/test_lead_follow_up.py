@@ -34,6 +34,7 @@ from leads.models import (
     LeadState,
     LeadStatus,
     LogCall,
+    OptedIn,
     OptedOut,
     RecordOutcome,
     TaskState,
@@ -458,6 +459,23 @@ async def test_rule4_touch_due_at_23h_is_deferred_into_the_window(engine: Engine
     # touch 2 was due at 23:00; it went out at the next opening, between 08:00 and 08:30
     assert second.date() == first_open_day_after(arrival.date())
     assert (second.hour, second.minute // 30) == (8, 0)
+
+
+async def test_rule4_a_running_lead_keeps_the_public_holidays_its_plan_recorded(
+    engine: Engine, request: pytest.FixtureRequest
+) -> None:
+    """A new release of the holidays library, deployed while a lead sleeps, does not move its
+    next touch: the closed days came with its plan, in the history."""
+    await engine.skip_to_local(weekday=1, hour=19)  # a Tuesday, 19:00: touch 2 is deferred
+    handle = await engine.start()
+    before = await engine.until(handle, lambda s: len(s.touches) == 1 and s.next_touch_at)
+    request.getfixturevalue("another_holidays_release")  # every weekday a holiday from now on
+    # Anything that wakes the lead makes it take its next step again.
+    await handle.signal(LeadFollowUp.opted_in, OptedIn(channel="sms", event_id="start-1"))
+    after = await engine.until(handle, lambda s: any(e.what == "opted_in" for e in s.events))
+    assert after.next_touch_at == before.next_touch_at
+    assert before.next_touch_at is not None
+    assert before.next_touch_at.astimezone(AMS).weekday() == 2  # Wednesday, not a Saturday
 
 
 async def test_rule4_deferral_across_the_dst_change(engine: Engine) -> None:
