@@ -48,6 +48,7 @@ from leads.models import (
     ThreadMessage,
     Touch,
 )
+from leads.timeline import EVENTS_REMEMBERED, drop_oldest, seen_key
 
 OUTCOME_STATUS: dict[Outcome, LeadStatus] = {
     Outcome.APPOINTMENT: LeadStatus.APPOINTMENT,
@@ -86,7 +87,6 @@ CHANNEL_WORDS = {
 
 T = TypeVar("T")
 EARLY_REPORTS_KEPT = 20  # reports on touches whose send is still finishing
-EVENTS_REMEMBERED = 500  # provider event ids kept for de-duplication (webhooks retry for days)
 AUTO_REPLY_LONGEST = timedelta(days=90)  # an out-of-office never holds the cadence longer
 # The thread rides every continue-as-new and every `state` query: it keeps the newest
 # messages, each text trimmed (a pasted e-mail history is not a conversation).
@@ -164,7 +164,8 @@ class Conversation(Payload):
     opted_out: list[Channel] = Field(default_factory=list)
     touches: list[Touch] = Field(default_factory=list)
     inquiries: list[Inquiry] = Field(default_factory=list)
-    events: list[Event] = Field(default_factory=list)
+    events: list[Event] = Field(default_factory=list)  # bounded: leads.timeline
+    events_dropped: dict[str, int] = Field(default_factory=dict)  # kind → older lines dropped
     paused_since: datetime | None = None
     paused_total: timedelta = timedelta(0)
     outcome: Outcome | None = None
@@ -176,7 +177,7 @@ class Conversation(Payload):
     own_intake_reported: bool = False  # the delivery that started this workflow answered
     whatsapp_inbound_at: datetime | None = None
     not_before: datetime | None = None  # an out-of-office said when the customer is back
-    events_seen: list[str] = Field(default_factory=list)
+    events_seen: list[str] = Field(default_factory=list)  # digests (leads.timeline.seen_key)
     early_reports: list[EarlyReport] = Field(default_factory=list)
     contact_fingerprint: str | None = None  # of the identifiers behind the ContactKeys published
     thread: list[ThreadMessage] = Field(default_factory=list)
@@ -377,14 +378,23 @@ class Conversation(Payload):
         by: str | None = None,
     ) -> None:
         self.events.append(Event(at=now, what=what, channel=channel, detail=detail, by=by))
+        dropped = drop_oldest(self.events)
+        if dropped is not None:
+            self.events_dropped[dropped.what] = self.events_dropped.get(dropped.what, 0) + 1
+
+    def events_recorded(self) -> int:
+        """Every timeline line ever noted, the dropped ones too."""
+        return len(self.events) + sum(self.events_dropped.values())
 
     def first_time(self, event_id: str | None) -> bool:
-        """False for a provider event already heard (webhooks are delivered at least once)."""
+        """False for a provider event already heard (webhooks are delivered at least once).
+        A conversation carried from before digests remembers raw ids: both are looked up."""
         if event_id is None:
             return True
-        if event_id in self.events_seen:
+        key = seen_key(event_id)
+        if key in self.events_seen or event_id in self.events_seen:
             return False
-        self.events_seen = _keep_last(self.events_seen, event_id, EVENTS_REMEMBERED)
+        self.events_seen = _keep_last(self.events_seen, key, EVENTS_REMEMBERED)
         return True
 
     def touch(self, number: int, channel: Channel) -> Touch | None:
@@ -842,6 +852,7 @@ class Conversation(Payload):
             message=self.lead.message,
             inquiries=self.inquiries,
             events=self.events,
+            events_dropped=self.events_dropped,
             paused_seconds=self.paused_total.total_seconds(),
             opted_out=self.opted_out,
             thread=self.thread,

@@ -199,7 +199,7 @@ def conversation_figures(c: Conversation, conversation_id: str) -> ConversationF
         outcome=outcome,
         outcome_reason=reason[:REASON_KEPT] if reason else None,
         closed_at=_closed(c),
-        revision=len(c.events) + len(c.touches) + len(c.thread) + c.thread_dropped,
+        revision=c.events_recorded() + len(c.touches) + len(c.thread) + c.thread_dropped,
         tasks=_task_figures(c, conversation_id),
     )
 

@@ -389,7 +389,8 @@ class LeadState(Payload):
     vehicle: Vehicle | None = None
     message: str | None = None
     inquiries: list[Inquiry]
-    events: list[Event]
+    events: list[Event]  # the newest, and the first of each kind and every task line
+    events_dropped: dict[str, int] = Field(default_factory=dict)  # older lines, by kind
     paused_seconds: NonNegativeFloat = 0
     opted_out: list[Channel] = Field(default_factory=list)  # kept as keyed hashes on erasure
     thread: list[ThreadMessage] = Field(default_factory=list)

@@ -24,6 +24,7 @@ from activities.providers.twilio_messaging import TwilioMessaging
 from activities.senders import Senders
 from leads.cadence import is_holiday, is_open
 from leads.config import Config
+from leads.conversation import Conversation
 from leads.identity import lead_id, opt_out_id
 from leads.models import (
     Channel,
@@ -556,3 +557,70 @@ async def test_continue_as_new_keeps_the_whole_state(
         assert len(engine.lines()) == 8
         # One conversation across its runs: every line under the first run's id (issue 9).
         assert {line["conversation"] for line in engine.lines()} == {handle.first_execution_run_id}
+
+
+# --- bounded state (issue 13, hazard 2) ----------------------------------------------------
+
+
+async def test_a_chatty_lead_of_500_messages_carries_a_bounded_timeline(
+    dev_env: WorkflowEnvironment, outbox_path: Path
+) -> None:
+    """Five hundred customer messages, each under a long provider event id (a Message-ID):
+    the timeline keeps its newest lines, its first reply and its task lines, and counts the
+    rest; every repeat is still heard once; the reply's figures are the first reply's; and
+    what the lead carries through continue-as-new is bounded too. On the dev server: the
+    time-skipping one does not continue-as-new atomically (sdk-java#1537), and signals that
+    arrive meanwhile can stall it."""
+    async with engine_for(dev_env, outbox_path, make_config(history_limit=300)) as engine:
+        await chatty_lead(engine)
+
+
+async def chatty_lead(engine: Engine) -> None:
+    handle = await engine.start()
+
+    async def outbox() -> list[dict[str, Any]]:
+        return engine.lines()
+
+    await eventually(outbox, lambda lines: len(lines) == 1)  # the first answer went out
+    long_id = "<{n}." + "x" * 170 + "@mail.example.nl>"
+    for n in range(500):
+        reply = CustomerReplied(channel="email", text=f"Bericht {n}", event_id=long_id.format(n=n))
+        await handle.signal(LeadFollowUp.customer_replied, reply)
+    # Signals are handled in order: the last message in the thread means all 500 were heard.
+    state = await engine.until(handle, lambda s: s.thread[-1].text == "Bericht 499")
+    replies = [e for e in state.events if e.what == "customer_replied"]
+    assert len(state.events) <= 200
+    assert state.events_dropped["customer_replied"] == 500 - len(replies)
+    assert replies[0].detail == "Bericht 0"  # the first reply stays: milestones read it
+    assert any(e.what.startswith("task_opened_") for e in state.events)
+    # A webhook's retry of a message already heard changes nothing.
+    repeat = CustomerReplied(channel="email", text="Bericht 3", event_id=long_id.format(n=3))
+    await handle.signal(LeadFollowUp.customer_replied, repeat)
+    await handle.signal(LeadFollowUp.opted_in, OptedIn(channel="sms", event_id="start-after"))
+    after = await engine.until(handle, lambda s: any(e.what == "opted_in" for e in s.events))
+    assert (
+        after.events_dropped.get("customer_replied", 0)
+        + sum(e.what == "customer_replied" for e in after.events)
+        == 500
+    )
+    figures = await handle.query(LeadFollowUp.results_figures)
+    assert figures.first_reply_at == replies[0].at
+    # The run continued as new past its history limit: what it carried is bounded too, the
+    # ids heard as digests rather than 500 long strings.
+    assert await engine.continued_as_new(handle)
+    carried = await carried_conversation(engine, handle.id)
+    assert len(carried.events) <= 200 and len(carried.events_seen) <= 500
+    assert {len(key) for key in carried.events_seen} == {20}
+    assert len(carried.model_dump_json()) < 150_000
+
+
+async def carried_conversation(engine: Engine, workflow_id: str) -> Conversation:
+    """The conversation the lead's newest run started with (its continue-as-new input)."""
+    latest = engine.env.client.get_workflow_handle(workflow_id)
+    history = await latest.fetch_history()
+    started = history.events[0].workflow_execution_started_event_attributes
+    _, carried = await engine.env.client.data_converter.decode(
+        started.input.payloads, [Lead, Conversation]
+    )
+    assert isinstance(carried, Conversation)
+    return carried
