@@ -174,7 +174,6 @@ class Conversation(Payload):
     tasks_opened: int = 0
     open_task_id: str | None = None
     open_task_kind: TaskKind | None = None
-    own_intake_reported: bool = False  # the delivery that started this workflow answered
     whatsapp_inbound_at: datetime | None = None
     not_before: datetime | None = None  # an out-of-office said when the customer is back
     events_seen: list[str] = Field(default_factory=list)  # digests (leads.timeline.seen_key)

@@ -4,6 +4,14 @@ Orchestration only. What to send, when, on which channel and which outcomes are 
 decided by `leads.conversation.Conversation`; this class feeds it events, sleeps on durable
 timers that any signal or update interrupts, runs the send activity, opens `SalesTask`
 children, and keeps search attributes and the UI's current details up to date.
+
+Handlers that await share the conversation without a lock, by one rule instead: each one
+changes the conversation before its first await, and awaits only for I/O whose outcome it
+applies afterwards. So a handler that runs while another awaits sees every decision already
+taken (a second reply finds the task the first one is opening: `open_task_id` is set before
+the child's start). Two latches order the rest: `_arrived_early` holds handlers until the
+conversation exists, and `_starting` holds a task's signals until its start is confirmed.
+Appointment confirmations go through the main loop's queue, never from a handler.
 """
 
 from __future__ import annotations
@@ -59,7 +67,6 @@ with workflow.unsafe.imports_passed_through():
         DeliveryReport,
         DeliveryStatus,
         Empty,
-        IntakeResult,
         Lead,
         LeadState,
         LogCall,
@@ -204,7 +211,10 @@ class LeadFollowUp:
         self._results_with_send = self._first_in_open or workflow.patched(RESULTS_WITH_SEND_PATCH)
         self._first: FirstTouch | None = None  # the first answer the opening sent
         self._lean = self._results_with_send or workflow.patched(LEAN_PATCH)
-        self._contact_keys = self._lean or workflow.patched(CONTACT_KEYS_PATCH)
+        if not self._lean:
+            # Every run there is looks its contact keys up: no history lacks the patch, so it
+            # no longer branches (docs/changing-workflows.md, "contact-keys").
+            workflow.deprecate_patch(CONTACT_KEYS_PATCH)
         self._opt_outs = self._lean or workflow.patched(OPT_OUT_PATCH)
         self._results = self._lean or workflow.patched(RESULTS_PATCH)
         self._search_attributes: list[SearchAttributeUpdate[Any]] = []  # upserted by _publish
@@ -321,8 +331,7 @@ class LeadFollowUp:
     async def _step(self, c: Conversation) -> None:
         """One decision: wait for something to happen, or do the touch that is due."""
         self._changed = False
-        if self._contact_keys:
-            await self._publish_contact_keys(c)
+        await self._publish_contact_keys(c)
         if c.waits_for_human():
             # paused, engaged, appointment, or the cadence ran with a human task still open:
             # nothing automatic happens until a human or the customer acts
@@ -770,19 +779,6 @@ class LeadFollowUp:
         return merged
 
     # --- updates --------------------------------------------------------------------------
-
-    @workflow.update
-    async def intake(self, lead: Lead) -> IntakeResult:
-        """Start-or-join from the starter and the API (update-with-start): says whether this
-        delivery joined an existing conversation."""
-        c = await self._ready()
-        merged = await self._merge(lead)
-        # Exactly one delivery is "new": the one carrying this workflow's own input, whatever
-        # order concurrent deliveries arrive in. Repeats and merged inquiries are duplicates.
-        started_it = not merged and lead == self._input and not c.own_intake_reported
-        if started_it:
-            c.own_intake_reported = True
-        return IntakeResult(lead_id=c.lead_id, duplicate=not started_it)
 
     @workflow.update
     async def record_outcome(self, request: RecordOutcome) -> LeadState:

@@ -53,8 +53,9 @@ class SalesTask:
         self._reminded = False
         self._escalated = False
         self._replies = 0
-        # Asked once, first thing: tasks started before the memo existed replay without it.
-        self._memo = workflow.patched(TASK_MEMO_PATCH)
+        # Every task there is keeps its memo: no history lacks the patch, so it no longer
+        # branches (docs/changing-workflows.md, "task-memo").
+        workflow.deprecate_patch(TASK_MEMO_PATCH)
 
     @workflow.run
     async def run(self, task: TaskInput) -> TaskState:
@@ -95,8 +96,7 @@ class SalesTask:
     def _publish(self) -> None:
         """The task as the salesperson API lists it, in the memo: one visibility query lists
         every task without asking each workflow (or a worker) anything."""
-        if self._memo:
-            workflow.upsert_memo({MEMO_KEY: self._state().model_dump(mode="json")})
+        workflow.upsert_memo({MEMO_KEY: self._state().model_dump(mode="json")})
 
     async def _alert(self, stage: AlertStage) -> None:
         if stage == "remind":
