@@ -33,10 +33,10 @@ from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
 from codec import EncryptionCodec, Keyring
+from contracts import search_attributes as sa
 from leads.config import Config, Dealer
 from leads.identity import contact_identifiers, contact_keys, lead_id
 from leads.models import CustomerReplied, IntakeResult, Lead
-from workflows import search_attributes as sa
 from workflows.lead_follow_up import LeadFollowUp
 
 DEFAULT_ADDRESS = "localhost:7233"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from html import escape
-from typing import Literal
 from urllib.parse import quote
 
 import structlog
@@ -23,11 +22,11 @@ from activities.providers.base import (
     ProviderRejected,
 )
 from activities.senders import Senders
+from contracts import activities as names
+from contracts.activities import AlertRequest, AlertResult, AlertStage
 from leads.config import Config, Dealer, Salesperson
 from leads.identity import alert_key
-from leads.models import Channel, Payload, TaskKind
-
-AlertStage = Literal["open", "remind", "escalate", "reply"]
+from leads.models import Channel
 
 log = structlog.get_logger(__name__)
 
@@ -37,20 +36,6 @@ _HEADLINES: dict[AlertStage, str] = {
     "escalate": "Escalation — unclaimed {kind} task",
     "reply": "The customer answered on open {kind} task",
 }
-
-
-class AlertRequest(Payload):
-    dealer_id: str
-    task_id: str
-    lead_id: str
-    kind: TaskKind
-    stage: AlertStage
-    summary: str
-
-
-class AlertResult(Payload):
-    recipients: list[str]
-    via: str
 
 
 def task_link(public_base_url: str, task_id: str) -> str:
@@ -78,7 +63,7 @@ class AlertActivities:
             return self._senders.messaging, Channel.SMS, person.phone
         return None
 
-    @activity.defn(name="alert_salespeople")
+    @activity.defn(name=names.ALERT_SALESPEOPLE)
     async def alert_salespeople(self, request: AlertRequest) -> AlertResult:
         dealer = self._config.dealer(request.dealer_id)
         headline = _HEADLINES[request.stage].format(kind=request.kind.value.replace("_", " "))

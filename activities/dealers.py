@@ -10,66 +10,17 @@ from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.sending import (
-    SendingActivities,
-    TouchAttempt,
-    recorded_figures,
-    touch_request,
-    touch_template,
-)
+from activities.sending import SendingActivities
+from contracts import activities as names
+from contracts.activities import ContactKeysRequest, FirstTouch, OpenedLead, OpenRequest
+from contracts.errors import UNKNOWN_DEALER
+from contracts.memo import OPT_OUT_CHANNELS
+from contracts.touches import opened_conversation, recorded_figures, touch_request, touch_template
 from leads.config import Config, Dealer, DealerPlan
-from leads.conversation import Conversation, TouchDue
+from leads.conversation import TouchDue
 from leads.identity import contact_identifiers, contact_keys, opt_out_id
 from leads.milestones import figures_if_sent
-from leads.models import Channel, Lead, Payload, Touch
-from workflows.opt_out import MEMO_KEY
-
-
-class ContactKeysRequest(Payload):
-    dealer_id: str
-    identifiers: list[str]
-
-
-class OpenRequest(Payload):
-    lead: Lead
-    contact_keys: bool  # also hash the keys: the starter did not set them at start
-    # Also send the first answer, as the lead would at `answer_at` (its time when it asked),
-    # for conversation `conversation` of lead `lead_id`. None: the lead sends it itself.
-    answer_at: datetime | None = None
-    lead_id: str | None = None
-    conversation: str | None = None
-
-
-class FirstTouch(Payload):
-    """The first answer the opening sent: which touch, and how it went."""
-
-    number: int
-    channel: Channel
-    attempt: TouchAttempt
-    recorded: str | None = None  # fingerprint of the figures it wrote to the results store
-
-
-class OpenedLead(Payload):
-    """Everything a new lead needs before its first touch, from one local activity: one
-    marker in its history, one round before the first answer."""
-
-    plan: DealerPlan
-    identifiers: list[str]  # what `refused` and `contact_keys` were found for
-    refused: list[Channel]  # channels an erased earlier lead of this customer refused
-    contact_keys: list[str] | None = None
-    first: FirstTouch | None = None  # asked for (`answer_at`) and done
-
-
-def opened_conversation(
-    lead_id: str, lead: Lead, opened: OpenedLead, now: datetime
-) -> tuple[Conversation, bool]:
-    """A new lead's conversation from its opening, and whether the opening's look-ups were
-    for its contact identifiers (always, so far: else the first step looks them up again)."""
-    c = Conversation.start(lead_id, lead, opened.plan, now)
-    matched = c.contact_identifiers() == opened.identifiers
-    if matched:
-        c.suppress(now, opened.refused)
-    return c, matched
+from leads.models import Channel, Touch
 
 
 class DealerActivities:
@@ -88,10 +39,10 @@ class DealerActivities:
             return self._config.dealer(dealer_id)
         except KeyError:
             raise ApplicationError(
-                f"unknown dealer {dealer_id!r}", type="UnknownDealer", non_retryable=True
+                f"unknown dealer {dealer_id!r}", type=UNKNOWN_DEALER, non_retryable=True
             ) from None
 
-    @activity.defn(name="load_dealer_plan")
+    @activity.defn(name=names.LOAD_DEALER_PLAN)
     async def load_dealer_plan(self, dealer_id: str) -> DealerPlan:
         return (
             self._dealer(dealer_id)
@@ -99,7 +50,7 @@ class DealerActivities:
             .model_copy(update={"history_limit": self._config.temporal.history_limit})
         )
 
-    @activity.defn(name="open_lead")
+    @activity.defn(name=names.OPEN_LEAD)
     async def open_lead(self, request: OpenRequest) -> OpenedLead:
         """The dealer's plan, the opt-outs an erased earlier lead left, and (when asked) the
         contact keys, for a lead's first conversation step (`load_dealer_plan`,
@@ -150,13 +101,13 @@ class DealerActivities:
             number=step.number, channel=step.channel, attempt=attempt, recorded=recorded
         )
 
-    @activity.defn(name="contact_keys")
+    @activity.defn(name=names.CONTACT_KEYS)
     async def contact_keys(self, request: ContactKeysRequest) -> list[str]:
         """Hash the customer's identifiers with the dealer's secret, which stays out of
         workflow history."""
         return contact_keys(self._dealer(request.dealer_id).webhook_secret, request.identifiers)
 
-    @activity.defn(name="opted_out_channels")
+    @activity.defn(name=names.OPTED_OUT_CHANNELS)
     async def opted_out_channels(self, request: ContactKeysRequest) -> list[Channel]:
         """The channels an erased earlier lead of this customer refused (workflows.opt_out):
         one describe per e-mail address or phone number, by keyed hash."""
@@ -180,6 +131,6 @@ class DealerActivities:
                 return []
             raise
         channels: list[Channel] = await described.memo_value(
-            MEMO_KEY, default=[], type_hint=list[Channel]
+            OPT_OUT_CHANNELS, default=[], type_hint=list[Channel]
         )
         return channels

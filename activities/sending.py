@@ -16,14 +16,16 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import structlog
-from pydantic import Field
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.providers.base import OutboundMessage, PermanentDeliveryError, ProviderRejected
 from activities.senders import Senders
+from contracts import activities as names
+from contracts.activities import MessageRequest, SendRequest, SendResult, TouchAttempt
+from contracts.errors import PERMANENT, REJECTED
 from leads.config import Config, Dealer
-from leads.conversation import WHATSAPP_TEMPLATE_MISSING, Conversation, TouchDue
+from leads.conversation import WHATSAPP_TEMPLATE_MISSING
 from leads.identity import message_key, person_message_key, reply_address, unsubscribe_token
 from leads.messages import (
     MessageContext,
@@ -33,117 +35,17 @@ from leads.messages import (
     render_written,
     stage_for,
 )
-from leads.milestones import ConversationFigures, answered_at
-from leads.models import Channel, LeadKind, Locale, Payload, Stage
+from leads.milestones import answered_at
+from leads.models import Channel, LeadKind, Stage
 
-PERMANENT = "PermanentDelivery"
-REJECTED = "ProviderRejected"
 # On the worker's Prometheus endpoint, through the SDK's activity meter (which adds namespace,
 # task_queue and activity_type): a message a provider accepted, by dealer and channel.
 TOUCHES_SENT = "blanco_touches_sent_total"
 
 log = structlog.get_logger(__name__)
 
-if TYPE_CHECKING:  # the workflows import this module for its models: no database stack here
+if TYPE_CHECKING:  # a worker without a results store needs no database stack
     from activities.results import ResultsActivities
-
-
-class SendRequest(Payload):
-    lead_id: str
-    dealer_id: str
-    # The first run id of the conversation (None: scheduled by a version before it was sent).
-    conversation: str | None = None
-    touch: int
-    total: int
-    channel: Channel
-    to: str
-    kind: LeadKind
-    locale: Locale
-    customer_name: str | None = None
-    vehicle: str | None = None
-    whatsapp_window_open: bool = False
-    # The conversation's figures should this touch be its first answer (leads.milestones.
-    # figures_if_sent): written to the results store once the provider took it, sparing the
-    # workflow a local activity of its own. None: nothing to write (or an older version).
-    figures: ConversationFigures | None = None
-
-
-class MessageRequest(Payload):
-    """A message outside the cadence: a salesperson's (`text`) or an appointment's
-    confirmation (`appointment_at`), number `number` of the conversation."""
-
-    lead_id: str
-    dealer_id: str
-    conversation: str
-    number: int
-    channel: Channel
-    to: str
-    by: str  # "blanco" or the salesperson's id
-    locale: Locale
-    customer_name: str | None = None
-    vehicle: str | None = None
-    text: str | None = None
-    subject: str | None = None  # e-mail: "Re: …" of the customer's last mail
-    in_reply_to: str | None = None
-    references: list[str] = Field(default_factory=list)
-    appointment_at: datetime | None = None
-    appointment_kind: str | None = None
-    template: bool = False  # WhatsApp: the dealer's approved template instead of the text
-    kind: LeadKind | None = None  # the lead's, for the template's words in the thread
-
-
-class SendResult(Payload):
-    provider: str
-    message_id: str
-    # What the customer received, for the thread (None from versions before the thread).
-    subject: str | None = None
-    text: str | None = None
-    # When the provider took it (None from versions before the send wrote the results).
-    sent_at: datetime | None = None
-    recorded: bool = False  # the request's figures reached the results store
-
-
-class TouchAttempt(Payload):
-    """How a touch sent outside its own activity went (the opening's first answer): sent, or
-    refused for good by the provider. Anything else is not an attempt the lead can record;
-    it sends the touch itself, with its retries."""
-
-    sent: SendResult | None = None
-    failure: str | None = None  # PERMANENT or REJECTED
-    reason: str | None = None
-
-
-def recorded_figures(request: SendRequest, sent: SendResult) -> str | None:
-    """The fingerprint of the figures a send wrote to the results store (`send_touch` writes
-    `request.figures` at the provider's time); None when it wrote none."""
-    if not sent.recorded or request.figures is None or sent.sent_at is None:
-        return None
-    return answered_at(request.figures, sent.sent_at).fingerprint()
-
-
-def touch_template(c: Conversation, number: int, channel: Channel) -> str:
-    """The message touch `number` sends: lead kind, stage of the cadence, channel."""
-    stage = stage_for(number, c.touches_planned)
-    return f"{c.lead.kind.value}/{stage.value}/{channel.value}"
-
-
-def touch_request(c: Conversation, step: TouchDue, conversation: str, now: datetime) -> SendRequest:
-    """What the send of a due touch needs, for the workflow's send and the opening's."""
-    assert step.channel is not None
-    return SendRequest(
-        lead_id=c.lead_id,
-        dealer_id=c.plan.dealer_id,
-        conversation=conversation,
-        touch=step.number,
-        total=c.touches_planned,
-        channel=step.channel,
-        to=c.addresses[step.channel],
-        kind=c.lead.kind,
-        locale=c.lead.customer.locale or c.plan.locale,
-        customer_name=c.lead.customer.name,
-        vehicle=c.lead.vehicle.label() if c.lead.vehicle else None,
-        whatsapp_window_open=c.whatsapp_window_open(now),
-    )
 
 
 def _unsubscribe_url(dealer: Dealer, lead: str, channel: Channel, public_base_url: str) -> str:
@@ -298,7 +200,7 @@ class SendingActivities:
         self._senders = senders
         self._results = results  # None: a request's figures are not written (tests)
 
-    @activity.defn(name="send_touch")
+    @activity.defn(name=names.SEND_TOUCH)
     async def send_touch(self, request: SendRequest) -> SendResult:
         dealer = self._config.dealer(request.dealer_id)
         message = build_message(request, dealer, self._config.api.public_base_url)
@@ -322,7 +224,7 @@ class SendingActivities:
             log.warning("first_touch_not_sent", lead_id=request.lead_id, error=type(error).__name__)
             return None
 
-    @activity.defn(name="send_message")
+    @activity.defn(name=names.SEND_MESSAGE)
     async def send_message(self, request: MessageRequest) -> SendResult:
         """A salesperson's message or an appointment's confirmation, through the same
         providers and the same exactly-once key scheme as the cadence's touches."""

@@ -34,6 +34,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError
 from client import running_leads, start_lead
+from contracts import memo
+from contracts import search_attributes as sa
 from leads.config import Config, Dealer
 from leads.identity import lead_id_for_key, opt_out_entries, opt_out_id, task_lead
 from leads.models import (
@@ -47,10 +49,9 @@ from leads.models import (
     TaskStatus,
     ThreadMessage,
 )
-from workflows import search_attributes as sa
 from workflows.lead_follow_up import LeadFollowUp
 from workflows.opt_out import OptOut
-from workflows.sales_task import MEMO_KEY, Claim, SalesTask
+from workflows.sales_task import Claim, SalesTask
 
 T = TypeVar("T")
 log = structlog.get_logger("api")
@@ -293,9 +294,9 @@ class Engine:
         async for execution in self.client.list_workflows(
             query, limit=TASK_LIST_LIMIT, rpc_timeout=RPC_TIMEOUT
         ):
-            memo = await execution.memo()
-            if MEMO_KEY in memo:  # set in the task's first workflow task
-                task = TaskState.model_validate(memo[MEMO_KEY])
+            found = await execution.memo()
+            if memo.TASK in found:  # set in the task's first workflow task
+                task = TaskState.model_validate(found[memo.TASK])
                 if task.status is not TaskStatus.DONE:
                     tasks.append(task)
         return tasks

@@ -40,9 +40,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from client import data_converter, start_lead
 from codec import Keyring, new_key, parse_key
+from contracts import search_attributes as sa
 from leads.config import Config, Dealer, load_config
 from leads.models import Channel, Customer, Lead, LeadKind, Vehicle
-from workflows import search_attributes as sa
 
 ROOT = Path(__file__).resolve().parents[1]
 # A key of this run's own: the bench's client and the processes it starts (which inherit this

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from harness import dev_server
 
-from activities.dealers import ContactKeysRequest, DealerActivities
+from activities.dealers import DealerActivities
+from contracts.activities import ContactKeysRequest
 from leads.config import load_config
 from leads.identity import opt_out_id
 from leads.models import Channel

@@ -24,9 +24,9 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError
 
+from contracts import search_attributes as sa
 from leads.milestones import ConversationFigures
 from results.store import ResultsStore
-from workflows import search_attributes as sa
 
 QUERY = "WorkflowType = 'LeadFollowUp'"
 QUERY_TIMEOUT = timedelta(seconds=30)

@@ -31,12 +31,12 @@ from temporalio.testing import WorkflowEnvironment
 from activities.senders import Senders
 from client import data_converter, register_search_attributes
 from codec import Keyring, parse_key
+from contracts import search_attributes as sa
 from devstack import PROMPT_DELETION
 from leads import holidays
 from leads.config import Config, parse_config
 from tests.fakes.fixtures import *  # noqa: F403
 from worker import build_worker
-from workflows import search_attributes as sa
 
 # One payload key for the whole suite: the servers store ciphertext, as in production, and
 # subprocesses (worker.py, starter.py, the API) inherit it.

@@ -31,29 +31,29 @@ from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.dealers import (
+    from contracts import activities as names
+    from contracts import search_attributes as sa
+    from contracts.activities import (
         ContactKeysRequest,
-        DealerActivities,
         FirstTouch,
+        MessageRequest,
         OpenedLead,
         OpenRequest,
-        opened_conversation,
-    )
-    from activities.sending import (
-        PERMANENT,
-        MessageRequest,
-        SendingActivities,
         SendRequest,
         SendResult,
+    )
+    from contracts.errors import PERMANENT, REFUSED
+    from contracts.touches import (
+        opened_conversation,
         recorded_figures,
         touch_request,
         touch_template,
     )
     from leads.cadence import describe
+    from leads.config import DealerPlan
     from leads.conversation import CadenceDone, Conversation, TouchDue, trim
     from leads.identity import task_id
     from leads.milestones import (
-        RECORD_CONVERSATION,
         ConversationFigures,
         conversation_figures,
         figures_if_sent,
@@ -83,7 +83,6 @@ with workflow.unsafe.imports_passed_through():
         Touch,
     )
     from workflows import metrics
-    from workflows import search_attributes as sa
 
 LOAD_TIMEOUT = timedelta(seconds=10)
 SEND_ATTEMPT_TIMEOUT = timedelta(seconds=30)
@@ -136,7 +135,7 @@ CHANNEL_LABEL = MappingProxyType(  # read-only: every run shares this module (wo
 
 def _refuse(reason: str | None) -> None:
     if reason:
-        raise ApplicationError(reason, type="Refused", non_retryable=True)
+        raise ApplicationError(reason, type=REFUSED, non_retryable=True)
 
 
 # How a failed send reaches the workflow: an activity's failure wraps its cause, a local
@@ -236,9 +235,10 @@ class LeadFollowUp:
             # before the first step: with no await before it, a touch would go out first.
             await workflow.wait_condition(lambda: self._arrived_early == 0)
         elif self._c is None:
-            plan = await workflow.execute_local_activity_method(
-                DealerActivities.load_dealer_plan,
+            plan = await workflow.execute_local_activity(
+                names.LOAD_DEALER_PLAN,
                 lead.dealer_id or "",
+                result_type=DealerPlan,
                 start_to_close_timeout=LOAD_TIMEOUT,
             )
             self._c = Conversation.start(workflow.info().workflow_id, lead, plan, workflow.now())
@@ -274,9 +274,10 @@ class LeadFollowUp:
             request.answer_at = asked
             request.lead_id = workflow.info().workflow_id
             request.conversation = _conversation()
-        opened: OpenedLead = await workflow.execute_local_activity_method(
-            DealerActivities.open_lead,
+        opened = await workflow.execute_local_activity(
+            names.OPEN_LEAD,
             request,
+            result_type=OpenedLead,
             # Sending, it may take as long as a send's attempt may.
             start_to_close_timeout=SEND_ATTEMPT_TIMEOUT if request.answer_at else LOAD_TIMEOUT,
             summary="opening and first answer" if request.answer_at else None,
@@ -301,7 +302,7 @@ class LeadFollowUp:
             return
         try:
             await workflow.execute_local_activity(
-                RECORD_CONVERSATION,
+                names.RECORD_CONVERSATION,
                 figures,
                 start_to_close_timeout=RESULTS_TIMEOUT,
                 schedule_to_close_timeout=None if final else RESULTS_DEADLINE,
@@ -450,16 +451,28 @@ class LeadFollowUp:
         activity's three events and the workflow task that follows them, and no trip
         through the server's activity queue before the first answer. The send is short
         (one provider call) and keyed exactly-once, so a retry after a crash sends once."""
-        options: dict[str, Any] = {
-            "start_to_close_timeout": SEND_ATTEMPT_TIMEOUT,
-            "schedule_to_close_timeout": SEND_DEADLINE,
-            "retry_policy": SEND_RETRY,
-            "summary": label,
-        }
-        send = SendingActivities.send_touch
+        sent: SendResult
         if self._lean:
-            return await workflow.execute_local_activity_method(send, request, **options)
-        return await workflow.execute_activity_method(send, request, **options)
+            sent = await workflow.execute_local_activity(
+                names.SEND_TOUCH,
+                request,
+                result_type=SendResult,
+                start_to_close_timeout=SEND_ATTEMPT_TIMEOUT,
+                schedule_to_close_timeout=SEND_DEADLINE,
+                retry_policy=SEND_RETRY,
+                summary=label,
+            )
+            return sent
+        sent = await workflow.execute_activity(
+            names.SEND_TOUCH,
+            request,
+            result_type=SendResult,
+            start_to_close_timeout=SEND_ATTEMPT_TIMEOUT,
+            schedule_to_close_timeout=SEND_DEADLINE,
+            retry_policy=SEND_RETRY,
+            summary=label,
+        )
+        return sent
 
     def _send_request(self, c: Conversation, step: TouchDue) -> SendRequest:
         return touch_request(c, step, _conversation(), workflow.now())
@@ -474,9 +487,10 @@ class LeadFollowUp:
         customer got, or why it did not go out. It never moves the cadence (rule 5 counts
         touches, not these)."""
         try:
-            sent: SendResult = await workflow.execute_activity_method(
-                SendingActivities.send_message,
+            sent = await workflow.execute_activity(
+                names.SEND_MESSAGE,
                 request,
+                result_type=SendResult,
                 start_to_close_timeout=SEND_ATTEMPT_TIMEOUT,
                 schedule_to_close_timeout=MESSAGE_DEADLINE,
                 retry_policy=SEND_RETRY,
@@ -645,17 +659,19 @@ class LeadFollowUp:
         if self._opt_outs:
             # Before the first touch (and when merged inquiries add an address): an erased
             # earlier lead of this customer may have left an opt-out behind.
-            refused = await workflow.execute_local_activity_method(
-                DealerActivities.opted_out_channels,
+            refused = await workflow.execute_local_activity(
+                names.OPTED_OUT_CHANNELS,
                 ContactKeysRequest(dealer_id=c.plan.dealer_id, identifiers=identifiers),
+                result_type=list[Channel],
                 start_to_close_timeout=LOAD_TIMEOUT,
             )
             c.suppress(workflow.now(), refused)
         set_at_start = workflow.info().typed_search_attributes.get(sa.CONTACT_KEYS) is not None
         if not (c.contact_fingerprint is None and set_at_start and len(c.inquiries) == 1):
-            keys = await workflow.execute_local_activity_method(
-                DealerActivities.contact_keys,
+            keys = await workflow.execute_local_activity(
+                names.CONTACT_KEYS,
                 ContactKeysRequest(dealer_id=c.plan.dealer_id, identifiers=identifiers),
+                result_type=list[str],
                 start_to_close_timeout=LOAD_TIMEOUT,
             )
             self._upsert([sa.CONTACT_KEYS.value_set(keys)])

@@ -4,7 +4,7 @@ Erasing a lead deletes its histories, and with them the customer's "stop". One `
 workflow per identifier keeps it: its id is `optout-<dealer>-<keyed hash>` (no personal data),
 its memo the channels the customer refused. It never does anything; it only waits, so it
 costs no worker time and outlives any retention period. A new lead of the same customer looks
-it up by id (`DealerActivities.opted_out_channels`) before its first touch.
+it up by id (activity `opted_out_channels`) before its first touch.
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from contracts.memo import OPT_OUT_CHANNELS
     from leads.models import Channel
-
-MEMO_KEY = "channels"
 
 
 @workflow.defn(name="OptOut")
@@ -38,7 +37,7 @@ class OptOut:
         before = len(self._channels)
         self._channels.update(Channel(c) for c in channels)
         if len(self._channels) != before:
-            workflow.upsert_memo({MEMO_KEY: sorted(self._channels)})
+            workflow.upsert_memo({OPT_OUT_CHANNELS: sorted(self._channels)})
 
     @workflow.query
     def channels(self) -> list[Channel]:

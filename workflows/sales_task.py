@@ -18,7 +18,10 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.alerts import AlertActivities, AlertRequest, AlertStage
+    from contracts import activities as names
+    from contracts import memo
+    from contracts import search_attributes as sa
+    from contracts.activities import AlertRequest, AlertResult, AlertStage
     from leads.models import (
         Payload,
         Progress,
@@ -27,9 +30,7 @@ with workflow.unsafe.imports_passed_through():
         TaskState,
         TaskStatus,
     )
-    from workflows import search_attributes as sa
 
-MEMO_KEY = "task"  # the memo holding the TaskState the salesperson API lists
 TASK_MEMO_PATCH = "task-memo"
 CLAIM_TELLS_LEAD_PATCH = "claim-tells-lead"
 ALERT_TIMEOUT = timedelta(seconds=30)
@@ -96,7 +97,7 @@ class SalesTask:
     def _publish(self) -> None:
         """The task as the salesperson API lists it, in the memo: one visibility query lists
         every task without asking each workflow (or a worker) anything."""
-        workflow.upsert_memo({MEMO_KEY: self._state().model_dump(mode="json")})
+        workflow.upsert_memo({memo.TASK: self._state().model_dump(mode="json")})
 
     async def _alert(self, stage: AlertStage) -> None:
         if stage == "remind":
@@ -106,8 +107,8 @@ class SalesTask:
         if stage in ("remind", "escalate"):
             self._publish()
         self._log("task_alert", stage=stage)
-        await workflow.execute_activity_method(
-            AlertActivities.alert_salespeople,
+        await workflow.execute_activity(
+            names.ALERT_SALESPEOPLE,
             AlertRequest(
                 dealer_id=self._task.dealer_id,
                 task_id=self._task.task_id,
@@ -118,6 +119,7 @@ class SalesTask:
             ),
             start_to_close_timeout=ALERT_TIMEOUT,
             retry_policy=ALERT_RETRY,
+            result_type=AlertResult,
             summary=f"alert salespeople: {stage}",
         )
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from contracts.memo import OPT_OUT_CHANNELS
 from leads.identity import opt_out_id
 from leads.models import Channel, LeadStatus
 from results.store import ResultsStore
@@ -16,7 +17,6 @@ from results.tables import conversations
 from tests.api.conftest import SECRET, Api, assert_error, customer_lead
 from tests.api.test_inbound import started
 from tests.conftest import eventually
-from workflows.opt_out import MEMO_KEY
 
 
 async def histories(api: Api, lead_id: str) -> list[tuple[str, str]]:
@@ -60,7 +60,7 @@ async def test_erasure_leaves_nothing_and_the_sms_opt_out_survives(api: Api) -> 
     dealer = api.config.dealer("autohuis-test")
     kept = api.client.get_workflow_handle(opt_out_id(dealer.id, SECRET, f"phone:{phone}"))
     described = await kept.describe()
-    assert await described.memo_value(MEMO_KEY) == ["sms"]
+    assert await described.memo_value(OPT_OUT_CHANNELS) == ["sms"]
     assert phone not in kept.id and lead_id.rpartition("-")[2] not in kept.id
 
     # The same customer comes back, preferring SMS: never written to by SMS.

@@ -24,11 +24,11 @@ from sqlalchemy import URL, create_engine, inspect, make_url, text
 from temporalio.common import SearchAttributeIndexedValueType as Indexed
 
 from api.metrics import ApiMetrics
+from contracts import search_attributes as sa
 from leads.config import parse_config
 from results.store import ResultsStore
 from tests import postgres
 from worker import DEFAULT_METRICS
-from workflows import search_attributes as sa
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"

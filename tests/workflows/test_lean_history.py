@@ -18,11 +18,11 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from contracts import search_attributes as sa
 from leads.identity import contact_identifiers, contact_keys
 from leads.models import Channel, LeadStatus
 from tests.conftest import make_config
 from tests.workflows.test_lead_follow_up import Engine, engine_for, first_touch_by_twilio
-from workflows import search_attributes as sa
 
 # The whole default cadence (8 touches, 2 days' grace) without an answer: 114 events before
 # the patches. 58 of these 65 are the cadence itself; 7 keep TouchCount and NextTouchAt true
