@@ -1,4 +1,5 @@
-"""The search attributes of DESIGN §4: what operators filter on. None carries personal data."""
+"""The search attributes (docs/temporal-interface.md): what operators filter on. None carries
+personal data."""
 
 from __future__ import annotations
 
