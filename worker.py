@@ -65,7 +65,7 @@ SANDBOX_SETTING = "BLANCO_WORKFLOW_SANDBOX"
 
 def sandbox_wanted(env: Mapping[str, str] = os.environ) -> bool:
     """Whether `worker.py` runs its workflows in the sandbox: `off` unless set to `on`. Its
-    checks cost a lead about as much CPU as the whole floor workflow (README, Speed) and
+    checks cost a lead about as much CPU as the whole floor workflow (docs/benchmarks.md) and
     catch what the test suite, sandboxed, already catches; `on` buys them back."""
     value = env.get(SANDBOX_SETTING, "").strip().lower() or "off"
     if value not in ("on", "off"):

@@ -1,4 +1,4 @@
-"""Which provider sends each channel, decided once from the environment (DESIGN §4).
+"""Which provider sends each channel, decided once from the environment (docs/operating.md).
 
 A provider sends for real only when its credentials are complete (SendGrid: the API key;
 Twilio: account SID and auth token); everything else goes to the outbox. Platform chat posts

@@ -1,2 +1,2 @@
-"""Blanco's HTTP API (DESIGN §4, "HTTP API"): the front door for dealer platforms, Twilio,
+"""Blanco's HTTP API (docs/api.md): the front door for dealer platforms, Twilio,
 SendGrid and salespeople. It talks only to Temporal and keeps no state of its own."""

@@ -27,7 +27,7 @@ log = structlog.get_logger("api")
 
 @dataclass(frozen=True)
 class InboundSecrets:
-    """DESIGN §4 "Environment": the providers' webhook credentials."""
+    """docs/operating.md "Environment": the providers' webhook credentials."""
 
     twilio_auth_token: str | None = None
     sendgrid_event_public_key: str | None = None

@@ -1,4 +1,4 @@
-"""The managers' reports (DESIGN §4 "Reports"): `GET /v1/reports/funnel` (JSON, or CSV with
+"""The managers' reports (docs/reports.md): `GET /v1/reports/funnel` (JSON, or CSV with
 `Accept: text/csv`) and `GET /v1/reports/speed`, on the results store.
 
 A manager's Bearer token (the salesperson API's), only the caller's dealer's rows. The query

@@ -1,4 +1,4 @@
-"""The search attributes: what operators filter on (docs/temporal-interface.md). None carries
+"""The search attributes (docs/temporal-interface.md): what operators filter on. None carries
 personal data."""
 
 from __future__ import annotations

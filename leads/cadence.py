@@ -1,4 +1,4 @@
-"""When each touch goes out (rules 1, 4 and 5 of DESIGN §1).
+"""When each touch goes out (rules 1, 4 and 5, docs/architecture.md).
 
 Rule 1 — blank leads: the schedule depends on the dealer, the arrival time and the lead id
 (for the spread) only: never on kind, source or data quality.

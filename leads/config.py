@@ -1,4 +1,4 @@
-"""blanco.toml → typed, validated settings (DESIGN section 4, "Configuration file").
+"""blanco.toml → typed, validated settings (docs/operating.md, "The configuration file").
 
 A bad file stops start-up with one message per problem, each naming the key, e.g.
 ``blanco.toml: dealers[0].cadence[2]: '4x' is not a duration (use 30s, 10m, 4h, 2d or ISO 8601)``.

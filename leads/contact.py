@@ -1,4 +1,4 @@
-"""Which channels can reach this customer, and in which order (rules 2 and 3 of DESIGN §1).
+"""Which channels can reach this customer, and in which order (rules 2 and 3, docs/architecture.md).
 
 Rule 2 — data quality routes, it never disqualifies: a missing, malformed or placeholder
 number only removes the channels that need it. Nothing here scores or ranks a lead.

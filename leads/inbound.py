@@ -1,4 +1,5 @@
-"""What an inbound message or a provider event means for the lead (DESIGN §1, rules 6 and 7).
+"""What an inbound message or a provider event means for the lead (rules 6 and 7 in
+docs/architecture.md).
 
 Rule 6 — a reply goes to a human, immediately. But an auto-reply ("out of office", "afwezig
 t/m 28 november") is not a reply: it must not stop the cadence or open a salesperson task;

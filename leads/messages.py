@@ -4,7 +4,7 @@ Pure Python plus Jinja2: no Temporal, no network. The wording lives in
 ``leads/templates/<locale>/{email,short}.txt`` as plain-text macros (one per lead kind, one
 branch per stage); the layouts in ``leads/templates/layout/`` only arrange the finished parts.
 
-Rule 7 of DESIGN §1 (respect) is enforced here and in those files: every message carries an
+Rule 7 (respect; docs/architecture.md) is enforced here and in those files: every message carries an
 opt-out (the unsubscribe link in both parts of an e-mail, a STOP line otherwise), and no text
 questions the customer's seriousness or mentions their contact data. Rule 1 (blank leads):
 the context holds nothing about data quality, so no text can depend on it.

@@ -1,4 +1,4 @@
-"""The lead document, its parts and the lead's state: the shapes of DESIGN section 4.
+"""The lead document, its parts and the lead's state: the shapes of docs/api.md.
 
 Pure pydantic: no Temporal, no network.
 
@@ -168,7 +168,7 @@ class Vehicle(Payload):
 
 
 class Lead(Payload):
-    """The intake document (DESIGN section 4), also the workflow's input."""
+    """The intake document (docs/api.md), also the workflow's input."""
 
     dealer_id: DealerId | None = None
     source: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "website"
@@ -288,7 +288,7 @@ SalespersonText = Annotated[str, StringConstraints(max_length=2000)]
 
 
 class SendMessage(Payload):
-    """A salesperson writes to the customer (DESIGN §4 "Salesperson messages")."""
+    """A salesperson writes to the customer (docs/api.md "Salesperson messages")."""
 
     salesperson_id: str
     text: SalespersonText = ""  # empty only with `template`
@@ -327,7 +327,7 @@ class Touch(Payload):
 
 
 class ThreadMessage(Payload):
-    """One message of the conversation, whichever way and channel (DESIGN §4 "Conversation
+    """One message of the conversation, whichever way and channel (docs/api.md "The
     thread"). What Blanco sent is stored as the customer received it."""
 
     at: datetime

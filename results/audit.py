@@ -1,4 +1,4 @@
-"""The perception audit (rule 8 of DESIGN §1: judge by the result).
+"""The perception audit (rule 8, docs/architecture.md: judge by the result).
 
 The trade pre-qualifies: a form with a phone number of zeros, a brochure request or a low
 bid gets less energy than a test drive. Blanco gives every lead the same cadence (rule 1),

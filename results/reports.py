@@ -1,5 +1,5 @@
 """The managers' reports on the store: the funnel with 95% Wilson intervals, and speed
-(DESIGN §4 "Reports").
+(docs/reports.md).
 
 Rates are of the group's leads, every lead counted once whatever its form said (rule 8):
 the funnel is how a manager sees that a brochure request or a low bid converts like any
@@ -165,7 +165,7 @@ def funnel(
     )
 
 
-# --- CSV (DESIGN §4 "Reports": one row per group, the JSON's names as columns) -------------
+# --- CSV (docs/reports.md: one row per group, the JSON's names as columns) -------------
 
 TOTAL_KEY = "all"  # the total row's key columns
 BOUNDS = ("rate", "low", "high")

@@ -1,4 +1,4 @@
-"""The speed report (DESIGN §4 "Reports"): how fast the automated first answer went out, how
+"""The speed report (docs/reports.md): how fast the automated first answer went out, how
 fast each salesperson took a lead once the customer answered, and how many tasks had to be
 chased (reminded, escalated).
 

@@ -1,4 +1,4 @@
-"""LeadFollowUp: one lead's durable conversation (DESIGN §4, "Temporal interface").
+"""LeadFollowUp: one lead's durable conversation (docs/temporal-interface.md).
 
 Orchestration only. What to send, when, on which channel and which outcomes are allowed is
 decided by `leads.conversation.Conversation`; this class feeds it events, sleeps on durable
@@ -907,7 +907,7 @@ class LeadFollowUp:
 
     @workflow.update
     async def send_message(self, request: SendMessage) -> ThreadMessage:
-        """A salesperson writes to the customer (DESIGN §4 "Salesperson messages"). The update
+        """A salesperson writes to the customer (docs/api.md "Salesperson messages"). The update
         id is the client's idempotency key: Temporal answers a repeat within this run, and
         the conversation remembers the key across continue-as-new."""
         c = await self._ready()

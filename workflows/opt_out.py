@@ -1,4 +1,4 @@
-"""OptOut: what survives of an erased customer's opt-out (rule 7 of DESIGN §1).
+"""OptOut: what survives of an erased customer's opt-out (rule 7, docs/architecture.md).
 
 Erasing a lead deletes its histories, and with them the customer's "stop". One `OptOut`
 workflow per identifier keeps it: its id is `optout-<dealer>-<keyed hash>` (no personal data),

@@ -1,4 +1,4 @@
-"""SalesTask: one piece of human work on a lead (rule 6 of DESIGN §1).
+"""SalesTask: one piece of human work on a lead (rule 6, docs/architecture.md).
 
 Kinds: `reply` (the customer answered), `call` (the customer asked for a call), `no_channel`
 (nothing can reach the customer: find them on the platform they wrote on). The task alerts

@@ -1,4 +1,4 @@
-"""SignIn: one salesperson's inbox sign-in links and sessions (DESIGN §4 "The inbox").
+"""SignIn: one salesperson's inbox sign-in links and sessions (docs/inbox.md "The inbox").
 
 The API is stateless and runs as several replicas, so what a sign-in needs to remember lives
 here, one workflow per salesperson: id `signin-<dealer>-<salesperson id>`, started by

@@ -1,4 +1,4 @@
-"""The embedded default provider: one JSON line per outbound message (DESIGN §4, Outbox).
+"""The embedded default provider: one JSON line per outbound message (docs/operating.md).
 
 Idempotent per message key (`leads.identity.message_key`: lead, conversation, touch, channel;
 `person_message_key` for a salesperson's message, which is no touch): the send activity is

@@ -1,4 +1,4 @@
-"""The salesperson's inbox: server-rendered, phone-first pages under /inbox (DESIGN §4 "The
+"""The salesperson's inbox: server-rendered, phone-first pages under /inbox (docs/inbox.md "The
 inbox"). `router` has the pages; `static_files()` serves inbox.css and inbox.js, mounted at
 /inbox/static before the router (whose last route answers every other /inbox path with
 the inbox's 404 page)."""

@@ -1,5 +1,5 @@
 """The manager's results page (`/inbox/results`) and its CSV export (`/inbox/results.csv`):
-the funnel of a period by a grouping, and the perception audit (rule 8 of DESIGN §1).
+the funnel of a period by a grouping, and the perception audit (rule 8, docs/architecture.md).
 
 Managers only: a salesperson gets the inbox's refusal page (403), as in the reports API.
 Only the signed-in dealer's rows are read. The query holds dates and field names, nothing

@@ -37,7 +37,7 @@ if ! temporal operator namespace describe --namespace "$TEMPORAL_NAMESPACE" >/de
 fi
 retry temporal operator search-attribute list >/dev/null 2>&1
 
-# DESIGN §4 "Search attributes" = workflows/search_attributes.py (tests/deploy compares them).
+# docs/temporal-interface.md (search attributes) = workflows/search_attributes.py (tests/deploy compares them).
 retry temporal operator search-attribute create --name DealerId --type Keyword
 retry temporal operator search-attribute create --name LeadStatus --type Keyword
 retry temporal operator search-attribute create --name LeadSource --type Keyword

@@ -1,6 +1,7 @@
 """Replies and provider events through the API (acceptance 4): an SMS reply engages the lead
 and lists a task at once; STOP opts out of SMS only; an auto-reply postpones instead of
-escalating; bounces, spam reports and out-of-order status callbacks do what DESIGN rule 7 says.
+escalating; bounces, spam reports and out-of-order status callbacks do what rule 7 says
+(docs/architecture.md).
 Every webhook is signed by the provider's own library; forged ones change nothing."""
 
 from __future__ import annotations

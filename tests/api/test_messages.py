@@ -1,4 +1,4 @@
-"""`POST /v1/leads/{lead}/messages` over real HTTP (DESIGN §4 "Salesperson messages"): a
+"""`POST /v1/leads/{lead}/messages` over real HTTP (docs/api.md "Salesperson messages"): a
 salesperson answers the customer on SMS, WhatsApp, e-mail and the platform chat through the
 real `twilio` and `sendgrid` clients against the local fakes of their APIs, once per
 idempotency key; the customer's next answer lands in the same thread."""

@@ -1,6 +1,6 @@
 """The reports API over HTTP through the app (httpx into the ASGI app, no Temporal: the
 reports read only the results store), on a real SQLite file holding the generated data set
-of tests/results/dataset.py: the JSON of DESIGN §4 "Reports", the CSV, managers only (a
+of tests/results/dataset.py: the JSON of docs/reports.md, the CSV, managers only (a
 salesperson 403, no credentials 401), the caller's dealer only, every bad query a 422
 `invalid_query` naming the parameter, and an unreachable store a 503."""
 

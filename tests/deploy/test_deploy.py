@@ -116,7 +116,7 @@ def env_read_by_the_code() -> frozenset[str]:
 
 
 def test_the_scan_of_the_code_finds_its_environment() -> None:
-    """The environment checks below rely on this scan: it must see DESIGN §4's names."""
+    """The environment checks below rely on this scan: it must see docs/operating.md's names."""
     wanted = {"BLANCO_CONFIG", "BLANCO_CODEC_KEY", "BLANCO_OUTBOX", "BLANCO_RESULTS_URL"}
     assert wanted <= env_read_by_the_code()
 

@@ -1,6 +1,6 @@
 """End to end on the real dev server: `worker.py` and `starter.py` as subprocesses, exactly as
 an operator runs them, and the `temporal` CLI for signals, updates and the query (the names
-of DESIGN §4)."""
+of docs/temporal-interface.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""activities.providers.outbox: the line format of DESIGN §4, one line per message key (lead,
+"""activities.providers.outbox: docs/operating.md's line format, one line per message key (lead,
 conversation, touch, channel; a salesperson's message number) however often a send is retried,
 a returning customer's new conversation written afresh, and correct appends from several
 processes at once."""
@@ -90,7 +90,7 @@ def from_jan(
 
 
 def test_a_salesperson_s_message_is_a_line_without_a_touch_by_its_writer(tmp_path: Path) -> None:
-    """DESIGN §4 "Outbox": `touch` is null for a salesperson's message, `by` their id."""
+    """docs/operating.md (outbox): `touch` is null for a salesperson's message, `by` their id."""
     path = tmp_path / "outbox.jsonl"
     message_id = OutboxProvider(path).send(from_jan(1, Channel.EMAIL))
     [line] = lines(path)

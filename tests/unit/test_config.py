@@ -1,5 +1,5 @@
 """leads.config: blanco.toml → validated settings. A bad file stops start-up with a
-ConfigError whose message names the key and the problem (DESIGN section 4)."""
+ConfigError whose message names the key and the problem (docs/operating.md)."""
 
 from __future__ import annotations
 

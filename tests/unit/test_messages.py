@@ -1,4 +1,4 @@
-"""Message texts (leads/messages.py and leads/templates/): rules 1 and 7 of DESIGN §1.
+"""Message texts (leads/messages.py and leads/templates/): rules 1 and 7, docs/architecture.md.
 
 Most tests run over every kind × stage × written channel × locale from `all_contexts()`, so
 a new kind, stage or channel is checked the moment it is added.

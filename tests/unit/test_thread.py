@@ -1,5 +1,5 @@
 """leads.conversation: the thread, who may write to the customer and on which channel, and the
-appointment's outcomes (DESIGN §4 "Conversation thread", "Salesperson messages", "Outcomes").
+appointment's outcomes (docs/api.md "The thread", "Salesperson messages").
 Pure: every case is a row."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """worker.py's sandbox setting: the worker runs its workflows outside the SDK's sandbox unless
-BLANCO_WORKFLOW_SANDBOX=on (README, Speed, argues why with figures); the tests run them in it.
+BLANCO_WORKFLOW_SANDBOX=on (docs/benchmarks.md argues why, with figures); the tests run them in it.
 A value that is neither stops the worker before it connects, with a message naming it."""
 
 from __future__ import annotations

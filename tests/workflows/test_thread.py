@@ -1,5 +1,5 @@
-"""The conversation thread, salesperson messages and appointments (DESIGN §4 "Conversation
-thread", "Salesperson messages", "Outcomes") on the time-skipping server, with the real send
+"""The conversation thread, salesperson messages and appointments (docs/api.md "The
+thread", "Salesperson messages") on the time-skipping server, with the real send
 activity writing to the outbox."""
 
 from __future__ import annotations
