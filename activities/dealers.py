@@ -22,7 +22,7 @@ from leads.conversation import Conversation, TouchDue
 from leads.identity import contact_identifiers, contact_keys, opt_out_id
 from leads.milestones import figures_if_sent
 from leads.models import Channel, Lead, Payload, Touch
-from workflows.opt_out import MEMO_KEY
+from leads.opt_out import MEMO_KEY
 
 
 class ContactKeysRequest(Payload):

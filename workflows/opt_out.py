@@ -13,11 +13,12 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from leads.models import Channel
+    from leads.opt_out import MEMO_KEY, OPT_OUT_WORKFLOW
 
-MEMO_KEY = "channels"
+__all__ = ["MEMO_KEY", "OptOut"]
 
 
-@workflow.defn(name="OptOut")
+@workflow.defn(name=OPT_OUT_WORKFLOW)
 class OptOut:
     @workflow.init
     def __init__(self, channels: list[Channel]) -> None:
