@@ -20,6 +20,7 @@ from temporalio.api.common.v1 import Payload
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
+from api import erasure as api_erasure
 from leads.erasure import (
     DELETE_HISTORIES,
     WHAT_SURVIVES,
@@ -146,6 +147,55 @@ def failing_once(name: str, failures: list[str]) -> Callable[[Any], Any]:
         return delete_histories
 
     return wrap
+
+
+def held_until(release: asyncio.Event) -> Callable[[Any], Any]:
+    """A `build_worker(wrap=…)` whose delete step waits for `release` before it runs: an
+    erasure that outlasts the API's deadline (a slow Temporal), without waiting 20 s."""
+
+    def wrap(fn: Any) -> Any:
+        defined = activity._Definition.from_callable(fn)
+        if defined is None or defined.name != DELETE_HISTORIES:
+            return fn
+
+        @activity.defn(name=DELETE_HISTORIES)
+        async def delete_histories(request: DeleteHistories) -> int:
+            await release.wait()
+            deleted: int = await fn(request)
+            return deleted
+
+        return delete_histories
+
+    return wrap
+
+
+async def test_an_erasure_past_the_deadline_answers_202_and_goes_on(
+    dev_env: WorkflowEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(api_erasure, "ERASURE_DEADLINE", 0.5)
+    release = asyncio.Event()
+    async with served(dev_env.client, tmp_path, wrap=held_until(release)) as api:
+        lead_id, person = await opted_out_of_sms(api)
+        url, manager = f"/v1/leads/{lead_id}", api.bearer("marieke")
+
+        continuing = await api.http.delete(url, headers=manager)
+        assert continuing.status_code == 202, continuing.text
+        assert continuing.json() == {"erasure_id": erasure_id(lead_id), "status": "continuing"}
+        # Ended at once all the same: reads answer 404 while the erasure goes on.
+        gone = await api.http.get(url, headers=manager)
+        assert gone.status_code == 404, gone.text
+
+        release.set()
+        handle = api.client.get_workflow_handle(erasure_id(lead_id))
+
+        async def status() -> WorkflowExecutionStatus | None:
+            return (await handle.describe()).status
+
+        completed = WorkflowExecutionStatus.COMPLETED
+        await eventually(status, lambda found: found == completed, deadline=15)
+        await eventually(lambda: histories(api, lead_id), lambda found: found == [], deadline=15)
+        kept = await api.client.get_workflow_handle(kept_opt_out(person["phone"])).describe()
+        assert await kept.memo_value(MEMO_KEY) == ["sms"]
 
 
 @pytest.mark.parametrize("step", [WHAT_SURVIVES, DELETE_HISTORIES])
