@@ -31,6 +31,9 @@ from workflows import search_attributes as sa
 # How long the DELETE waits for the erasure (a few seconds when Temporal is well); later, the
 # answer is 202 and the workflow finishes on its own, retrying what fails.
 ERASURE_DEADLINE = 20.0
+# The wait's own bound: the long poll of the result is cut at the deadline above; this one
+# only catches a call that hangs past it.
+WAIT_BOUND = ERASURE_DEADLINE + 5
 
 
 async def erase(
@@ -54,7 +57,7 @@ async def erase(
         ),
         "start the erasure",
     )
-    return await guarded(_result(handle), "wait for the erasure", ERASURE_DEADLINE + 5)
+    return await guarded(_result(handle), "wait for the erasure", WAIT_BOUND)
 
 
 async def _result(handle: WorkflowHandle[object, ErasureResult]) -> ErasureResult | None:
@@ -63,8 +66,8 @@ async def _result(handle: WorkflowHandle[object, ErasureResult]) -> ErasureResul
     except TimeoutError:
         return None  # still running: the caller answers 202
     except WorkflowFailureError:
-        # Never on its own (each step is retried until it succeeds): an operator ended it. A
-        # new DELETE starts it over.
+        # Each step is retried until it succeeds, so only a step that never can (a dealer the
+        # worker does not know) or an operator ends it so. A new DELETE starts it over.
         raise ApiError(
             503, "erasure_failed", f"the erasure {handle.id} did not complete; retry"
         ) from None
