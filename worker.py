@@ -1,4 +1,5 @@
-"""Runs the Temporal worker: the LeadFollowUp and SalesTask workflows and their activities.
+"""Runs the Temporal worker: the LeadFollowUp, SalesTask, OptOut, SignIn and Erasure workflows
+and their activities.
 
     python worker.py
 
@@ -24,6 +25,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.alerts import AlertActivities
 from activities.dealers import DealerActivities
+from activities.erasure import ErasureActivities
 from activities.results import ResultsActivities
 from activities.senders import Senders
 from activities.sending import SendingActivities
@@ -32,6 +34,7 @@ from codec import CodecKeyError
 from leads.config import Config, ConfigError, load_config
 from logs import ActivityLogContext, configure_logging, core_logging
 from results.store import ResultsStore
+from workflows.erasure import Erasure
 from workflows.lead_follow_up import LeadFollowUp
 from workflows.metrics import FIRST_RESPONSE, FIRST_RESPONSE_BUCKETS
 from workflows.opt_out import OptOut
@@ -101,7 +104,7 @@ def metrics_runtime(bind_address: str) -> Runtime:
     )
 
 
-WORKFLOWS = (LeadFollowUp, SalesTask, OptOut, SignIn)
+WORKFLOWS = (LeadFollowUp, SalesTask, OptOut, SignIn, Erasure)
 
 
 def activities(
@@ -116,6 +119,8 @@ def activities(
     sending = SendingActivities(config, senders, milestones)  # a first answer's figures
     alerts = AlertActivities(config, senders)
     dealers = DealerActivities(config, client, sending)  # the first answer, at opening
+    # The worker writes the outbox and the results store, so its erasure edits them.
+    erasure = ErasureActivities(config, client, senders.outbox, milestones)
     return [
         milestones.record_conversation,
         sending.send_touch,
@@ -125,6 +130,13 @@ def activities(
         dealers.load_dealer_plan,
         dealers.contact_keys,
         dealers.opted_out_channels,
+        erasure.end_workflows,
+        erasure.what_survives,
+        erasure.keep_opt_outs,
+        erasure.find_histories,
+        erasure.delete_histories,
+        erasure.erase_outbox,
+        erasure.unlink_results,
     ]
 
 

@@ -25,7 +25,7 @@ PROVIDER_TIMEOUT = 10.0  # seconds; a hung provider is a retry, never a stuck wo
 
 
 def outbox_from_env(env: Mapping[str, str] = os.environ) -> OutboxProvider:
-    """The outbox file (`BLANCO_OUTBOX`): the worker writes it, the API's erasure edits it."""
+    """The outbox file (`BLANCO_OUTBOX`): the worker writes it, and its erasure edits it."""
     return OutboxProvider(Path(env.get("BLANCO_OUTBOX", DEFAULT_OUTBOX)))
 
 

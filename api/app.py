@@ -12,8 +12,6 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 from temporalio.client import Client
 
-from activities.providers.outbox import OutboxProvider
-from activities.senders import outbox_from_env
 from api import (
     codec_routes,
     errors,
@@ -42,14 +40,12 @@ def create_app(
     secrets: InboundSecrets | None = None,
     keys: Keyring | None = None,
     operator_token: str | None = None,
-    outbox: OutboxProvider | None = None,
     results: ResultsStore | None = None,
 ) -> FastAPI:
     """`client`: a connected Temporal client (tests); without one the app connects lazily at
     start-up, so it serves (503 for Temporal work) while Temporal is still coming up. `keys`:
-    the payload keys (default: the environment's, see codec.py). `outbox`: the worker's outbox
-    file, whose lines of an erased lead the API removes (default: `BLANCO_OUTBOX`). `results`:
-    the results store the reports read and erasure unlinks (default: `BLANCO_RESULTS_URL`)."""
+    the payload keys (default: the environment's, see codec.py). `results`: the results store
+    the reports read (default: `BLANCO_RESULTS_URL`)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -71,7 +67,6 @@ def create_app(
     )
     app.state.config = config
     app.state.secrets = secrets or InboundSecrets.from_env()
-    app.state.outbox = outbox or outbox_from_env()
     app.state.results = results or ResultsStore.from_env()
     app.state.codec = EncryptionCodec(keys or Keyring.from_env())
     app.state.operator_token = (

@@ -14,7 +14,6 @@ import structlog
 from fastapi import Depends, Path, Request
 from sqlalchemy.exc import SQLAlchemyError
 
-from activities.providers.outbox import OutboxProvider
 from api.engine import Engine
 from api.errors import ApiError
 from api.metrics import ApiMetrics
@@ -57,11 +56,6 @@ def secrets(request: Request) -> InboundSecrets:
     return found
 
 
-def outbox(request: Request) -> OutboxProvider:
-    found: OutboxProvider = request.app.state.outbox
-    return found
-
-
 def results(request: Request) -> ResultsStore:
     found: ResultsStore = request.app.state.results
     return found
@@ -100,6 +94,5 @@ EngineDep = Annotated[Engine, Depends(engine)]
 ConfigDep = Annotated[Config, Depends(config)]
 SecretsDep = Annotated[InboundSecrets, Depends(secrets)]
 DealerDep = Annotated[Dealer, Depends(dealer)]
-OutboxDep = Annotated[OutboxProvider, Depends(outbox)]
 MetricsDep = Annotated[ApiMetrics, Depends(metrics)]
 ResultsDep = Annotated[ResultsStore, Depends(results)]

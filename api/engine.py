@@ -9,17 +9,13 @@ addresses that the workflow publishes as the `ContactKeys` search attribute.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
 
 import structlog
 from temporalio.api.common.v1 import WorkflowExecution
-from temporalio.api.workflowservice.v1 import (
-    DeleteWorkflowExecutionRequest,
-    GetWorkflowExecutionHistoryReverseRequest,
-)
+from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryReverseRequest
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
@@ -28,18 +24,17 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.common import QueryRejectCondition, SearchAttributePair, TypedSearchAttributes
+from temporalio.common import QueryRejectCondition
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError
 from client import running_leads, start_lead
 from contracts import memo
-from contracts import search_attributes as sa
+from contracts.erasure import ERASED
 from leads.config import Config, Dealer
-from leads.identity import lead_id_for_key, opt_out_entries, opt_out_id, task_lead
+from leads.identity import lead_id_for_key, task_lead
 from leads.models import (
-    Customer,
     CustomerReplied,
     IntakeResult,
     Lead,
@@ -50,7 +45,6 @@ from leads.models import (
     ThreadMessage,
 )
 from workflows.lead_follow_up import LeadFollowUp
-from workflows.opt_out import OptOut
 from workflows.sales_task import Claim, SalesTask
 
 T = TypeVar("T")
@@ -58,7 +52,6 @@ log = structlog.get_logger("api")
 
 RPC_TIMEOUT = timedelta(seconds=5)
 TASK_START_DEADLINE = 5.0  # seconds a claim waits for a task its lead is starting
-ERASED = "erased"  # the termination reason of an erasure, which reads mark as gone
 # The whole of one call, its retries included (an update waits for a worker to run it).
 DEADLINE = 10.0
 TASK_LIST_LIMIT = 200
@@ -164,20 +157,15 @@ class Engine:
         )
         return message
 
-    async def state(self, lead_id: str, erased_too: bool = False) -> LeadState:
-        """The lead's state; 404 when there is none, or it was erased (`erased_too`: its last
-        state all the same, which erasure itself reads to keep the opt-outs)."""
+    async def state(self, lead_id: str) -> LeadState:
+        """The lead's state; 404 when there is none, or it was erased."""
         try:
-            state: LeadState = await self._read(
-                lead_id, LeadFollowUp.state, "query lead", erased_too
-            )
+            state: LeadState = await self._read(lead_id, LeadFollowUp.state, "query lead")
         except NotRunning:
             raise ApiError(404, "unknown_lead", "no such lead") from None
         return state
 
-    async def _read(
-        self, workflow_id: str, query: Callable[..., Any], what: str, erased_too: bool = False
-    ) -> Any:
+    async def _read(self, workflow_id: str, query: Callable[..., Any], what: str) -> Any:
         """Query a workflow, running or closed (a closed one answers from its history).
         NotRunning when there is none, or when it was erased: Temporal removes an erased
         history asynchronously, and until it has, the history would still answer with the
@@ -191,7 +179,7 @@ class Engine:
                 )
             except WorkflowQueryRejectedError as closed:
                 terminated = closed.status == WorkflowExecutionStatus.TERMINATED
-                if terminated and not erased_too and await self._erased(workflow_id):
+                if terminated and await self._erased(workflow_id):
                     raise NotRunning(workflow_id) from None
             return await handle.query(query, rpc_timeout=RPC_TIMEOUT)
 
@@ -349,86 +337,3 @@ class Engine:
             if found is not None:
                 return found
         return None
-
-    # --- erasure --------------------------------------------------------------------------
-
-    async def erase(self, dealer: Dealer, lead_id: str) -> int:
-        """Right to erasure: end the lead and its tasks and delete every history they left
-        (all runs, earlier conversations of the same customer included). What the customer
-        refused survives as `OptOut` workflows keyed by hashes. Idempotent: nothing left to
-        delete is success. Returns how many executions were deleted."""
-        await self._end(lead_id)  # from here on no task can open and no touch can start
-        try:
-            state: LeadState | None = await self.state(lead_id, erased_too=True)
-        except ApiError as error:
-            if error.status not in (404, 409):  # 409: terminated before it ever started
-                raise
-            state = None
-        known = [lead_id]
-        if state is not None:
-            await self._keep_opt_outs(dealer, state)
-            known += [
-                e.detail for e in state.events if e.what.startswith("task_opened_") and e.detail
-            ]
-        targets = await guarded(self._runs(lead_id), "list the lead's workflows")
-        # The current runs by id too: visibility may not show the newest ones yet.
-        targets += [(workflow_id, "") for workflow_id in known]
-        for workflow_id in dict.fromkeys(w for w, _ in targets if w != lead_id):
-            await self._end(workflow_id)  # its tasks: erased, not merely deleted (see _read)
-        deleted = 0
-        for workflow_id, run_id in targets:
-            deleted += await self._delete(workflow_id, run_id)
-        return deleted
-
-    async def _end(self, workflow_id: str) -> None:
-        handle = self.client.get_workflow_handle(workflow_id)
-        with contextlib.suppress(NotRunning):  # already closed, or never existed
-            await guarded(
-                handle.terminate(reason=ERASED, rpc_timeout=RPC_TIMEOUT), "end a workflow"
-            )
-
-    async def _keep_opt_outs(self, dealer: Dealer, state: LeadState) -> None:
-        entries = opt_out_entries(state.customer or Customer(), state.opted_out, dealer.country)
-        for identifier, channels in entries.items():
-            await guarded(
-                self.client.start_workflow(
-                    OptOut.run,
-                    channels,
-                    id=opt_out_id(dealer.id, dealer.webhook_secret, identifier),
-                    task_queue=self.config.temporal.task_queue,
-                    start_signal="add",
-                    start_signal_args=[channels],
-                    search_attributes=TypedSearchAttributes(
-                        [SearchAttributePair(sa.DEALER_ID, dealer.id)]
-                    ),
-                    static_summary=f"Opt-out kept after erasure · {', '.join(channels)}",
-                    rpc_timeout=RPC_TIMEOUT,
-                ),
-                "keep the opt-out",
-            )
-
-    async def _runs(self, lead_id: str) -> list[tuple[str, str]]:
-        # Lead ids are checked against the dealers' ids and a hex key before they get here.
-        query = f"WorkflowId = '{lead_id}' OR WorkflowId STARTS_WITH 'task-{lead_id}-'"
-        return [
-            (execution.id, execution.run_id)
-            async for execution in self.client.list_workflows(query, rpc_timeout=RPC_TIMEOUT)
-        ]
-
-    async def _delete(self, workflow_id: str, run_id: str) -> int:
-        """Delete one run (`run_id` empty: the current one). Temporal terminates it first if it
-        is running, and removes a closed one's history asynchronously."""
-        request = DeleteWorkflowExecutionRequest(
-            namespace=self.client.namespace,
-            workflow_execution=WorkflowExecution(workflow_id=workflow_id, run_id=run_id),
-        )
-        try:
-            await guarded(
-                self.client.workflow_service.delete_workflow_execution(
-                    request, retry=True, timeout=RPC_TIMEOUT
-                ),
-                "delete a history",
-            )
-        except NotRunning:
-            return 0
-        return 1

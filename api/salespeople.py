@@ -5,23 +5,24 @@ the workflow refuses comes back as 409 with the workflow's reason."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Literal
 
 import structlog
 from fastapi import APIRouter, Depends, Header, Path, Response
-from pydantic import model_validator
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, model_validator
 
 from api.bodies import json_body
-from api.deps import ConfigDep, EngineDep, OutboxDep, ResultsDep
+from api.deps import ConfigDep, EngineDep
 from api.engine import Engine
+from api.erasure import ERASURE_DEADLINE, erase
 from api.errors import ApiError
 from api.openapi import ERRORS, body_schema
 from api.signatures import salesperson_for
 from leads.config import Dealer, Salesperson
-from leads.identity import lead_dealer
+from leads.identity import erasure_id, lead_dealer
 from leads.models import (
     Channel,
     Empty,
@@ -246,28 +247,46 @@ async def resume(lead_id: OwnLead, who: CallerDep, engine: EngineDep) -> LeadSta
     return await seen_by(await engine.update(lead_id, LeadFollowUp.resume, Empty()), who, engine)
 
 
+class ErasureContinues(BaseModel):
+    """202 from `DELETE /v1/leads/{lead}`: the erasure did not finish within the API's deadline
+    and goes on as the Temporal workflow `erasure_id`; a repeated DELETE joins it."""
+
+    erasure_id: str
+    status: Literal["continuing"] = "continuing"
+
+
 @router.delete(
     "/leads/{lead_id}",
     status_code=204,
     response_class=Response,
+    responses={
+        202: {"model": ErasureContinues, "description": "the erasure continues in Temporal"}
+    },
     summary="Erase a lead (managers)",
     description=(
-        "Right to erasure: ends the lead's workflow and its tasks, deletes their histories "
-        "from Temporal (all runs; Temporal removes closed ones asynchronously) and removes the "
-        "lead's outbox lines. Its rows in the results store stay under a random id instead of "
-        "the lead's: the figures remain, the link to the person goes. Channels the customer "
-        "opted out of are kept as keyed hashes, so a later lead of the same customer is not "
-        "contacted on them. 204 again when repeated."
+        "Right to erasure, as the Temporal workflow `erasure-<lead id>`: ends the lead's "
+        "workflow and its tasks, deletes their histories from Temporal (all runs; Temporal "
+        "removes closed ones asynchronously) and removes the lead's outbox lines. Its rows in "
+        "the results store stay under a random id instead of the lead's: the figures remain, "
+        "the link to the person goes. Channels the customer opted out of are kept as keyed "
+        "hashes, so a later lead of the same customer is not contacted on them. 204 when the "
+        f"erasure completed within {ERASURE_DEADLINE:.0f} s, again when repeated; 202 naming "
+        "the erasure workflow when it has not finished yet: it goes on, each step retried "
+        "until it succeeds, and a repeated DELETE joins it."
     ),
 )
-async def erase_lead(
-    lead_id: OwnLead, who: ManagerDep, engine: EngineDep, outbox: OutboxDep, results: ResultsDep
-) -> Response:
-    executions = await engine.erase(who.dealer, lead_id)
-    lines = outbox.erase(lead_id)
-    # After the workflows ended: none of them can write the lead's id back.
-    rows = await asyncio.to_thread(results.erase_lead, lead_id)
+async def erase_lead(lead_id: OwnLead, who: ManagerDep, engine: EngineDep) -> Response:
+    result = await erase(engine.client, engine.config, who.dealer, lead_id)
+    if result is None:
+        log.info("lead_erasure_continues", lead_id=lead_id, erasure_id=erasure_id(lead_id))
+        body = ErasureContinues(erasure_id=erasure_id(lead_id))
+        return JSONResponse(body.model_dump(), status_code=202)
     log.info(
-        "lead_erased", lead_id=lead_id, executions=executions, outbox_lines=lines, results=rows
+        "lead_erased",
+        lead_id=lead_id,
+        executions=result.executions,
+        opt_outs=result.opt_outs,
+        outbox_lines=result.outbox_lines,
+        results=result.results_rows,
     )
     return Response(status_code=204)

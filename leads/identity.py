@@ -200,6 +200,12 @@ def task_id(lead: str, number: int) -> str:
     return f"task-{lead}-{number}"
 
 
+def erasure_id(lead: str) -> str:
+    """`erasure-<lead id>`: the workflow erasing one lead (a lead id carries no personal data),
+    one at a time: a repeated erasure joins the running one."""
+    return f"erasure-{lead}"
+
+
 def task_lead(task: str) -> str | None:
     """The lead id inside a task id (`task-<lead id>-<n>`), when it is one."""
     lead, _, number = task.removeprefix("task-").rpartition("-")

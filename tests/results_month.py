@@ -153,9 +153,7 @@ async def served_month(
     if store_url is None:
         record_month(store)
     outbox = OutboxProvider(folder / "outbox.jsonl")
-    app = create_app(
-        config, client=None, secrets=inbound_secrets(SendGridKeys()), outbox=outbox, results=store
-    )
+    app = create_app(config, client=None, secrets=inbound_secrets(SendGridKeys()), results=store)
     app.state.inbox_links = LinkDelivery(Senders(outbox=outbox), folder / "links.jsonl")
     server_env = {
         "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,

@@ -49,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
         touch_request,
         touch_template,
     )
+    from contracts.workflows import SALES_TASK  # the child, by name: not its module
     from leads.cadence import describe
     from leads.config import DealerPlan
     from leads.conversation import CadenceDone, Conversation, TouchDue, trim
@@ -113,7 +114,6 @@ RESULTS_WITH_SEND_PATCH = "results-with-send"
 # The above, and the first answer sent by the opening local activity: the first answer in one
 # local activity and two activations, as Temporal's floor has it. Implies the patches above.
 FIRST_IN_OPEN_PATCH = "first-answer-in-open"
-SALES_TASK = "SalesTask"  # the child's type, by name: its module is not imported here
 RESULTS_TIMEOUT = timedelta(seconds=10)
 # A store that is down must not hold the lead up: a milestone that could not be written goes
 # with the next one (every write carries all the figures); only the last write is retried

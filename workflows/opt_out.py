@@ -12,11 +12,13 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from contracts.workflows import OPT_OUT
+
     from contracts.memo import OPT_OUT_CHANNELS
     from leads.models import Channel
 
 
-@workflow.defn(name="OptOut")
+@workflow.defn(name=OPT_OUT)
 class OptOut:
     @workflow.init
     def __init__(self, channels: list[Channel]) -> None:

@@ -10,7 +10,8 @@ import hmac
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -256,20 +257,30 @@ class Api:
 async def api(
     dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Api]:
+    async with served(dev_env.client, tmp_path_factory.mktemp("api")) as found:
+        yield found
+
+
+@asynccontextmanager
+async def served(
+    client: Client, folder: Path, wrap: Callable[[Any], Any] | None = None
+) -> AsyncIterator[Api]:
+    """The app and a worker on a task queue of their own, the outbox in `folder`; `wrap`:
+    passed to `build_worker` (a test's failure injection at an activity's boundary)."""
     task_queue = f"api-{uuid.uuid4()}"
     config = api_config(task_queue)
-    outbox = tmp_path_factory.mktemp("api") / "outbox.jsonl"
+    outbox = folder / "outbox.jsonl"
     keys = SendGridKeys()
     secrets = inbound_secrets(keys)
-    app = create_app(config, dev_env.client, secrets, outbox=OutboxProvider(outbox))
+    app = create_app(config, client, secrets)
     senders = Senders(outbox=OutboxProvider(outbox))
     async with (
-        build_worker(dev_env.client, config, senders, task_queue=task_queue),
+        build_worker(client, config, senders, task_queue=task_queue, wrap=wrap),
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://api.test"
         ) as http,
     ):
-        yield Api(http, dev_env.client, config, outbox, keys)
+        yield Api(http, client, config, outbox, keys)
 
 
 def in_days(days: int) -> str:

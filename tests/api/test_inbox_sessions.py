@@ -105,7 +105,7 @@ async def inbox_stack(dev_env: WorkflowEnvironment, folder: Path) -> AsyncIterat
     config = inbox_config(task_queue, BASE)
     outbox = folder / "outbox.jsonl"
     keys = SendGridKeys()
-    app = create_app(config, dev_env.client, inbound_secrets(keys), outbox=OutboxProvider(outbox))
+    app = create_app(config, dev_env.client, inbound_secrets(keys))
     links = folder / "sign-in-links.jsonl"
     app.state.inbox_links = LinkDelivery(Senders(outbox=OutboxProvider(outbox)), links)
     senders = Senders(outbox=OutboxProvider(outbox))

@@ -90,9 +90,7 @@ async def live(
             ),
             chat_posts=True,
         )
-        app = create_app(
-            config, dev_env.client, inbound_secrets(keys), outbox=OutboxProvider(outbox)
-        )
+        app = create_app(config, dev_env.client, inbound_secrets(keys))
         async with (
             build_worker(dev_env.client, config, senders, task_queue=task_queue),
             httpx.AsyncClient(

@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from activities.providers.outbox import OutboxProvider
 from api.app import create_app
 from results.reports import STAGES, parse_funnel_csv
 from results.store import ResultsStore
@@ -55,7 +54,6 @@ def app_over(store: ResultsStore, folder: Path) -> httpx.AsyncClient:
         api_config("reports-unused"),
         client=None,
         secrets=inbound_secrets(SendGridKeys()),
-        outbox=OutboxProvider(folder / "outbox.jsonl"),
         results=store,
     )
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api.test")

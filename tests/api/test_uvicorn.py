@@ -180,6 +180,15 @@ async def test_temporal_down_answers_503_not_a_hang(temporal_down: str) -> None:
     assert_error(response, 503, "temporal_unavailable", "temporal_timeout")
 
 
+async def test_temporal_down_an_erasure_answers_503(temporal_down: str) -> None:
+    """The erasure workflow's start goes through the same mapping as every Temporal call."""
+    lead_id = "lead-autohuis-test-" + "0" * 24
+    manager = {"Authorization": f"Bearer {TOKENS['marieke']}"}
+    async with httpx.AsyncClient(base_url=temporal_down, timeout=TIMEOUT) as http:
+        response = await http.delete(f"/v1/leads/{lead_id}", headers=manager)
+    assert_error(response, 503, "temporal_unavailable", "temporal_timeout")
+
+
 async def test_a_lead_whose_phone_has_unicode_digits_is_no_server_error(served: Served) -> None:
     lead = customer_lead(customer={"name": "Pieter", "phone": UNICODE_DIGITS})
     body = json.dumps(lead).encode()

@@ -114,9 +114,7 @@ async def stack(
     folder = tmp_path_factory.mktemp("inbox-browser")
     outbox, links = folder / "outbox.jsonl", folder / "sign-in-links.jsonl"
     outbox.touch()
-    app = create_app(
-        config, client=None, secrets=inbound_secrets(SendGridKeys()), outbox=OutboxProvider(outbox)
-    )
+    app = create_app(config, client=None, secrets=inbound_secrets(SendGridKeys()))
     app.state.inbox_links = LinkDelivery(Senders(outbox=OutboxProvider(outbox)), links)
     address = dev_env.client.service_client.config.target_host
     env = {"TEMPORAL_ADDRESS": address, "TEMPORAL_NAMESPACE": dev_env.client.namespace}
