@@ -24,6 +24,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.alerts import AlertActivities
 from activities.dealers import DealerActivities
+from activities.lead_check import LeadCheckActivities
 from activities.results import ResultsActivities
 from activities.senders import Senders
 from activities.sending import SendingActivities
@@ -116,6 +117,7 @@ def activities(
     sending = SendingActivities(config, senders, milestones)  # a first answer's figures
     alerts = AlertActivities(config, senders)
     dealers = DealerActivities(config, client, sending)  # the first answer, at opening
+    leads = LeadCheckActivities(client)  # a task asks whether its lead has ended
     return [
         milestones.record_conversation,
         sending.send_touch,
@@ -125,6 +127,7 @@ def activities(
         dealers.load_dealer_plan,
         dealers.contact_keys,
         dealers.opted_out_channels,
+        leads.check_lead,
     ]
 
 
