@@ -26,6 +26,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.alerts import AlertActivities
 from activities.dealers import DealerActivities
 from activities.erasure import ErasureActivities
+from activities.lead_check import LeadCheckActivities
 from activities.results import ResultsActivities
 from activities.senders import Senders
 from activities.sending import SendingActivities
@@ -121,6 +122,7 @@ def activities(
     dealers = DealerActivities(config, client, sending)  # the first answer, at opening
     # The worker writes the outbox and the results store, so its erasure edits them.
     erasure = ErasureActivities(config, client, senders.outbox, milestones)
+    leads = LeadCheckActivities(client)  # a task asks whether its lead has ended
     return [
         milestones.record_conversation,
         sending.send_touch,
@@ -137,6 +139,7 @@ def activities(
         erasure.delete_histories,
         erasure.erase_outbox,
         erasure.unlink_results,
+        leads.check_lead,
     ]
 
 

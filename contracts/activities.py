@@ -27,6 +27,8 @@ SEND_TOUCH: Final = "send_touch"
 SEND_MESSAGE: Final = "send_message"
 # AlertActivities
 ALERT_SALESPEOPLE: Final = "alert_salespeople"
+# LeadCheckActivities: whether a task's lead has ended
+CHECK_LEAD: Final = "check_lead"
 # ResultsActivities: RECORD_CONVERSATION, the conversation's figures to the results store
 
 AlertStage = Literal["open", "remind", "escalate", "reply"]
@@ -144,3 +146,8 @@ class AlertRequest(Payload):
 class AlertResult(Payload):
     recipients: list[str]
     via: str
+
+
+class LeadCheck(Payload):
+    ended: bool
+    status: str  # how its latest run stands: running, terminated, …, or `gone`

@@ -4,7 +4,8 @@ Kinds: `reply` (the customer answered), `call` (the customer asked for a call), 
 (nothing can reach the customer: find them on the platform they wrote on). The task alerts
 the sales team when it opens (a call task when its business-hours slot comes), reminds after
 `remind_after`, and alerts managers after `escalate_after` while nobody has claimed it. It
-ends when the lead records an outcome or a call.
+ends when the lead records an outcome or a call, or (patch `task-follows-lead`) when a check
+finds its lead ended without telling it: terminated by an operator, erased.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError, FailureError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from contracts import activities as names
     from contracts import memo
     from contracts import search_attributes as sa
-    from contracts.activities import AlertRequest, AlertResult, AlertStage
+    from contracts.activities import AlertRequest, AlertResult, AlertStage, LeadCheck
     from leads.models import (
         Payload,
         Progress,
@@ -33,6 +35,19 @@ with workflow.unsafe.imports_passed_through():
 
 TASK_MEMO_PATCH = "task-memo"
 CLAIM_TELLS_LEAD_PATCH = "claim-tells-lead"
+# A task whose lead was terminated or erased is never told (issue 13, hazard 3): once it has
+# nothing else to wait for, it asks how its lead stands every LEAD_CHECK_INTERVAL and ends
+# when the lead has (activities.lead_check decides which closes count). Daily: a task is
+# usually done within hours, so most never check, and a forgotten one adds a marker a day.
+TASK_FOLLOWS_LEAD_PATCH = "task-follows-lead"
+LEAD_CHECK_INTERVAL = timedelta(hours=24)
+LEAD_CHECK_TIMEOUT = timedelta(seconds=10)
+# A check that cannot get an answer within this gives up until the next one.
+LEAD_CHECK_DEADLINE = timedelta(minutes=1)
+LEAD_ENDED_REASON = "lead ended"  # the done reason: no personal data
+# How a failed check reaches the workflow: wrapped in an ActivityError, or (a local
+# activity's non-retryable failure, its deadline) as the ApplicationError or timeout itself.
+CHECK_FAILED = (ActivityError, ApplicationError, TemporalTimeoutError)
 ALERT_TIMEOUT = timedelta(seconds=30)
 ALERT_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1)
@@ -57,6 +72,7 @@ class SalesTask:
         # Every task there is keeps its memo: no history lacks the patch, so it no longer
         # branches (docs/changing-workflows.md, "task-memo").
         workflow.deprecate_patch(TASK_MEMO_PATCH)
+        self._follows_lead = workflow.patched(TASK_FOLLOWS_LEAD_PATCH)
 
     @workflow.run
     async def run(self, task: TaskInput) -> TaskState:
@@ -78,9 +94,51 @@ class SalesTask:
                 if not await self._wait_unclaimed_until(start + after, f"{stage} if unclaimed"):
                     break
                 await self._alert(stage)  # type: ignore[arg-type]
-        await workflow.wait_condition(lambda: self._status is TaskStatus.DONE)
+        if self._follows_lead:
+            await self._until_done_or_lead_ended()
+        else:
+            await workflow.wait_condition(lambda: self._status is TaskStatus.DONE)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._state()
+
+    async def _until_done_or_lead_ended(self) -> None:
+        """Wait for the lead to say the work is done, asking every LEAD_CHECK_INTERVAL
+        whether it still can."""
+        while True:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await workflow.wait_condition(
+                    self._is_done, timeout=LEAD_CHECK_INTERVAL, timeout_summary="check on the lead"
+                )
+            if self._is_done():
+                return
+            check = await self._check_lead()
+            if self._is_done():  # the lead said so during the check
+                return
+            if check is not None and check.ended:
+                self._done(LEAD_ENDED_REASON, lead=check.status)
+                return
+
+    def _is_done(self) -> bool:
+        return self._status is TaskStatus.DONE
+
+    async def _check_lead(self) -> LeadCheck | None:
+        """How the lead stands; None when the check failed: the task stays as it is."""
+        try:
+            # Local: one marker per check in the task's history, where an activity costs six
+            # events more.
+            check: LeadCheck = await workflow.execute_local_activity(
+                names.CHECK_LEAD,
+                self._task.lead_id,
+                result_type=LeadCheck,
+                start_to_close_timeout=LEAD_CHECK_TIMEOUT,
+                schedule_to_close_timeout=LEAD_CHECK_DEADLINE,
+                summary="check on the lead",
+            )
+            return check
+        except CHECK_FAILED as error:
+            cause = error.cause if isinstance(error, ActivityError) else error
+            self._log("lead_check_failed", error=type(cause).__name__)
+            return None
 
     async def _wait_unclaimed_until(self, at: datetime, summary: str) -> bool:
         """Wait until `at`; True when the task is still unclaimed and not done by then."""
@@ -199,11 +257,16 @@ class SalesTask:
 
     @workflow.signal
     async def lead_progress(self, progress: Progress) -> None:
+        self._done(progress.what)
+
+    def _done(self, what: str, **fields: object) -> None:
+        """Done: the search attribute, the details and the memo say so, and every task list
+        (which lists from them) drops it."""
         self._status = TaskStatus.DONE
         workflow.upsert_search_attributes([sa.TASK_STATUS.value_set(TaskStatus.DONE.value)])
-        workflow.set_current_details(f"done: {progress.what}")
+        workflow.set_current_details(f"done: {what}")
         self._publish()
-        self._log("task_done", what=progress.what)
+        self._log("task_done", what=what, **fields)
 
     @workflow.signal
     async def customer_replied(self) -> None:

@@ -66,11 +66,12 @@ from leads.models import (
 )
 from results.store import ResultsStore
 from results.tables import conversations
-from tests.conftest import TEST_SERVER, dealer_dict, eventually
+from tests.conftest import TEST_SERVER, dealer_dict, eventually, terminate_settled
+from tests.workflows.test_lean_history import local_activities
 from worker import build_worker
 from workflows.lead_follow_up import LeadFollowUp
 from workflows.opt_out import OptOut
-from workflows.sales_task import Claim, SalesTask
+from workflows.sales_task import LEAD_CHECK_INTERVAL, Claim, SalesTask
 
 HERE = Path(__file__).resolve().parent
 TASK_QUEUE = "record-histories"
@@ -645,6 +646,57 @@ async def results(rec: Recorder, config: Config, name: str = "results") -> None:
     await rec.write(f"{name}-SalesTask", task, COMPLETED)
 
 
+async def lead_ended(rec: Recorder, config: Config) -> None:
+    """(j) Patch `task-follows-lead`: a reply task left unclaimed; its first daily check finds
+    the lead running; an operator then terminates the lead, and the next check ends the task,
+    done. On a server of its own: once an abandoned child of a terminated parent completes,
+    the test server skips no more time, and the other scenarios need it to."""
+    with tempfile.TemporaryDirectory(prefix="blanco-record-ended-") as tmp:
+        senders = Senders(outbox=OutboxProvider(Path(tmp) / "outbox.jsonl"))
+        async with (
+            recording_server() as env,
+            build_worker(env.client, config, senders, results=rec.store),
+        ):
+            own = Recorder(env, rec.store, rec.written)
+            try:
+                await lead_ended_run(own, config)
+            finally:
+                await own.terminate_leftovers()
+
+
+async def lead_ended_run(rec: Recorder, config: Config) -> None:
+    lead = fake_lead("Eva Einde", "eva.einde@example.nl", "+31 6 11223311")
+    handle = await rec.start(config, lead)
+    await rec.until(handle, lambda s: len(s.touches) == 1)
+    await handle.signal(
+        LeadFollowUp.customer_replied,
+        CustomerReplied(channel="email", text="Graag een proefrit.", event_id="msg-j-1"),
+    )
+    state = await rec.until(handle, lambda s: s.open_task_id is not None)
+    task = rec.task(state.open_task_id or "")
+    await eventually(lambda: rec.task_running(task), lambda ok: ok, env=rec.env)
+
+    async def checks() -> int:
+        return (await local_activities(task)).count("check_lead")
+
+    await eventually(checks, lambda n: n == 1, env=rec.env, step=timedelta(hours=6))
+    await terminate_settled(rec.client, handle.id, "operator: duplicate lead")
+    # Not rec.finish: its sleeps would outlast the task's end (see lead_ended).
+    skipping = asyncio.ensure_future(rec.env.sleep(LEAD_CHECK_INTERVAL + timedelta(hours=6)))
+    try:
+        await eventually(
+            lambda: rec.execution(task.id),
+            lambda info: info.status != WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING,
+        )
+    finally:
+        skipping.cancel()
+        with contextlib.suppress(asyncio.CancelledError, RPCError):
+            await skipping
+    done = await task.result()
+    check(done.status is TaskStatus.DONE and await checks() == 2, f"task {done}")
+    await rec.write("lead-ended-SalesTask", task, COMPLETED)
+
+
 SCENARIOS: dict[str, Callable[[Recorder, Config, Config], Awaitable[None]]] = {
     "unreachable": lambda rec, config, limited: unreachable(rec, config),
     "reply": lambda rec, config, limited: reply(rec, config),
@@ -676,6 +728,10 @@ SCENARIOS: dict[str, Callable[[Recorder, Config, Config], Awaitable[None]]] = {
     "holidays-recorded-unreachable": lambda rec, config, limited: unreachable(
         rec, WINDOWED, "holidays-recorded-unreachable"
     ),
+    # Patch `task-follows-lead`: the reply task of (i) again, done before any check; and (j),
+    # a task whose lead was terminated, ended by its check.
+    "follows-lead-reply": lambda rec, config, limited: results(rec, config, "follows-lead-reply"),
+    "lead-ended": lambda rec, config, limited: lead_ended(rec, config),
 }
 
 

@@ -28,6 +28,7 @@ OLD_PATHS = {
     "results-store": "newer-version-LeadFollowUp",
     "appointment-confirmation": "reply-LeadFollowUp",  # an appointment booked without it
     "claim-tells-lead": "reply-SalesTask",
+    "task-follows-lead": "first-in-open-reply-SalesTask",
 }
 # Newer patches that imply an older one (asked instead of it).
 IMPLIED_BY = {

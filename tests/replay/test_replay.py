@@ -87,6 +87,9 @@ def test_the_recorded_histories_are_there() -> None:
     # send_message and the appointment-confirmation and claim-tells-lead patches' paths
     assert "salesperson-LeadFollowUp.json" in names
     assert "salesperson-SalesTask.json" in names
+    # the task-follows-lead patch's paths: done as before, and ended by its check on its lead
+    assert "follows-lead-reply-SalesTask.json" in names
+    assert "lead-ended-SalesTask.json" in names
 
 
 @pytest.mark.parametrize("sandboxed", [True, False], ids=["sandboxed", "unsandboxed"])
