@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Final
 
-# The provider refused the address for good: the touch moves to the next usable channel.
-PERMANENT: Final = "PermanentDelivery"
-# Our side is misconfigured (credentials, sender): recorded, the channel is kept.
-REJECTED: Final = "ProviderRejected"
+# A send's failures, named where the lead decides what they mean (leads/send_failure.py):
+# PERMANENT, the provider refused the address for good (the touch moves to the next usable
+# channel); REJECTED, our side is misconfigured (recorded, the channel is kept).
+from leads.send_failure import PERMANENT as PERMANENT
+from leads.send_failure import REJECTED as REJECTED
+
 # A workflow update refused by the conversation's rules (the API answers 409 with its text).
 REFUSED: Final = "Refused"
 # An activity asked for a dealer the config file does not have.

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from types import MappingProxyType
@@ -42,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
         SendRequest,
         SendResult,
     )
-    from contracts.errors import PERMANENT, REFUSED
+    from contracts.errors import REFUSED
     from contracts.touches import (
         opened_conversation,
         recorded_figures,
@@ -52,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.workflows import SALES_TASK  # the child, by name: not its module
     from leads.cadence import describe
     from leads.config import DealerPlan
+    from leads.contact_lookups import identifiers_fingerprint, lookups_due
     from leads.conversation import CadenceDone, Conversation, TouchDue, trim
     from leads.identity import task_id
     from leads.milestones import (
@@ -83,6 +82,8 @@ with workflow.unsafe.imports_passed_through():
         ThreadMessage,
         Touch,
     )
+    from leads.send_failure import SendFailure, classify
+    from leads.task_summary import task_summaries
     from workflows import metrics
 
 LOAD_TIMEOUT = timedelta(seconds=10)
@@ -143,26 +144,17 @@ def _refuse(reason: str | None) -> None:
 SEND_FAILED = (ActivityError, ApplicationError, TemporalTimeoutError)
 
 
-def _send_failure(error: FailureError) -> ApplicationError | None:
-    """The provider's classified failure behind a failed send; None: it ran out of time."""
+def _failure(error: FailureError) -> SendFailure:
+    """What a failed send means (leads.send_failure), from the error that reached the lead."""
     cause = error.cause if isinstance(error, ActivityError) else error
-    return cause if isinstance(cause, ApplicationError) else None
+    if isinstance(cause, ApplicationError):
+        return classify((cause.type, cause.message))
+    return classify(None)
 
 
-def _failure(error: FailureError) -> tuple[str, bool]:
-    """Why a send failed, and whether the address can never receive on that channel."""
-    cause = _send_failure(error)
-    if cause is not None:
-        return cause.message, cause.type == PERMANENT
-    return "not delivered in time", False
-
-
-# A failed send: its type (a provider's classification, or "timeout"), the reason, and
-# whether the address can never receive on that channel.
-Failed = tuple[str | None, str, bool]
 # How a touch went: what the provider took, or why it failed; and the fingerprint of the
 # figures its send wrote to the results store.
-Sent = tuple[SendResult | None, Failed | None, str | None]
+Sent = tuple[SendResult | None, SendFailure | None, str | None]
 
 
 def _log(c: Conversation, event: str, **fields: object) -> None:
@@ -176,11 +168,6 @@ def _conversation() -> str:
     continue-as-new, new when a customer whose conversation ended comes back. It makes every
     exactly-once key (outbox line, provider key, routed-back event) name the conversation."""
     return workflow.info().first_execution_run_id
-
-
-def _fingerprint(identifiers: list[str]) -> str:
-    """Which contact identifiers a lead's keys and opt-outs were last looked up for."""
-    return hashlib.sha256(json.dumps(identifiers).encode()).hexdigest()[:16]
 
 
 def _earlier_conversation(conversation: str | None) -> bool:
@@ -288,7 +275,7 @@ class LeadFollowUp:
         if matched:  # else (never yet): the first step looks them up again, as runs before did
             if opened.contact_keys is not None:
                 self._search_attributes.append(sa.CONTACT_KEYS.value_set(opened.contact_keys))
-            c.contact_fingerprint = _fingerprint(c.contact_identifiers())
+            c.contact_fingerprint = identifiers_fingerprint(c.contact_identifiers())
         self._first = opened.first
         return c
 
@@ -405,22 +392,21 @@ class LeadFollowUp:
             number=first.number, channel=first.channel, at=workflow.now(), template=template
         )
         attempt = first.attempt
-        failed: Failed | None = None
+        failed = None
         if attempt.failure is not None:
-            failed = (attempt.failure, attempt.reason or "", attempt.failure == PERMANENT)
+            failed = classify((attempt.failure, attempt.reason or ""))
         self._record(c, done, (attempt.sent, failed, first.recorded))
 
     def _record(self, c: Conversation, done: Touch, outcome: Sent) -> None:
         sent, failed, recorded = outcome
         assert done.channel is not None
         if failed is not None:
-            failure, reason, permanent = failed
-            _log(c, "touch_failed", touch=done.number, channel=done.channel, failure=failure)
-            if permanent:
+            _log(c, "touch_failed", touch=done.number, channel=done.channel, failure=failed.type)
+            if failed.permanent:
                 # The same touch goes out again at once on the next usable channel.
-                c.delivery_failed(workflow.now(), done.channel, reason, permanent=True)
+                c.delivery_failed(workflow.now(), done.channel, failed.reason, permanent=True)
                 return
-            c.record_touch(done.model_copy(update={"failed": reason}))
+            c.record_touch(done.model_copy(update={"failed": failed.reason}))
             return
         assert sent is not None
         metrics.message_sent(c, done.channel)
@@ -441,9 +427,7 @@ class LeadFollowUp:
         try:
             sent = await self._send_touch(request, self._step_label(c, step))
         except SEND_FAILED as error:
-            cause = _send_failure(error)
-            reason, permanent = _failure(error)
-            return None, (cause.type if cause is not None else "timeout", reason, permanent), None
+            return None, _failure(error), None
         return sent, None, recorded_figures(request, sent)
 
     async def _send_touch(self, request: SendRequest, label: str) -> SendResult:
@@ -497,10 +481,10 @@ class LeadFollowUp:
                 summary=f"message {request.number} via {CHANNEL_LABEL[request.channel]}",
             )
         except ActivityError as error:
-            reason, permanent = _failure(error)
-            c.message_report(message, DeliveryStatus.FAILED, reason)
-            if permanent:
-                c.delivery_failed(workflow.now(), request.channel, reason, permanent=True)
+            failed = _failure(error)
+            c.message_report(message, DeliveryStatus.FAILED, failed.reason)
+            if failed.permanent:
+                c.delivery_failed(workflow.now(), request.channel, failed.reason, permanent=True)
             _log(c, "message_failed", number=request.number, channel=request.channel)
             return message
         message.subject, message.text = sent.subject, sent.text or message.text
@@ -545,13 +529,7 @@ class LeadFollowUp:
         self._starting.add(tid)
         c.note(workflow.now(), f"task_opened_{kind.value}", detail=tid)
         _log(c, "task_opened", task_id=tid, kind=kind.value)
-        vehicle = c.lead.vehicle.label() if c.lead.vehicle else "no vehicle named"
-        label = kind.value.replace("_", " ").capitalize()
-        blind = f"{label} · {c.lead.kind.value.replace('_', ' ')} · {vehicle}"
-        offer = f" · offer €{c.lead.offer_amount:,.0f}" if c.lead.offer_amount is not None else ""
-        full = (
-            f"{label} · {c.lead.kind.value.replace('_', ' ')} · {c.lead.source} · {vehicle}{offer}"
-        )
+        blind, full = task_summaries(c.lead, kind)
         await workflow.start_child_workflow(
             SALES_TASK,
             TaskInput(
@@ -653,8 +631,9 @@ class LeadFollowUp:
         started otherwise (an operator's CLI) or carrying merged data hashes them here, with
         the dealer's secret, in a local activity."""
         identifiers = c.contact_identifiers()
-        fingerprint = _fingerprint(identifiers)
-        if fingerprint == c.contact_fingerprint:
+        set_at_start = workflow.info().typed_search_attributes.get(sa.CONTACT_KEYS) is not None
+        due = lookups_due(identifiers, c.contact_fingerprint, set_at_start, len(c.inquiries))
+        if due is None:
             return
         if self._opt_outs:
             # Before the first touch (and when merged inquiries add an address): an erased
@@ -666,8 +645,7 @@ class LeadFollowUp:
                 start_to_close_timeout=LOAD_TIMEOUT,
             )
             c.suppress(workflow.now(), refused)
-        set_at_start = workflow.info().typed_search_attributes.get(sa.CONTACT_KEYS) is not None
-        if not (c.contact_fingerprint is None and set_at_start and len(c.inquiries) == 1):
+        if due.hash_keys:
             keys = await workflow.execute_local_activity(
                 names.CONTACT_KEYS,
                 ContactKeysRequest(dealer_id=c.plan.dealer_id, identifiers=identifiers),
@@ -675,7 +653,7 @@ class LeadFollowUp:
                 start_to_close_timeout=LOAD_TIMEOUT,
             )
             self._upsert([sa.CONTACT_KEYS.value_set(keys)])
-        c.contact_fingerprint = fingerprint
+        c.contact_fingerprint = due.fingerprint
 
     def _details(self, c: Conversation, step: TouchDue | CadenceDone | None) -> str:
         done = f"{len(c.touches)} of {c.touches_planned} touches done"
