@@ -43,6 +43,7 @@ from contracts.workflows import OPT_OUT
 from leads.config import Config, Dealer
 from leads.identity import opt_out_entries, opt_out_id
 from leads.models import Channel, Customer, LeadState
+from leads.timeline import opened_task_kind
 
 RPC_TIMEOUT = timedelta(seconds=5)  # each Temporal call; an attempt of a step has a minute
 STATE_QUERY = "state"  # LeadFollowUp's query of the lead's state
@@ -119,9 +120,7 @@ class ErasureActivities:
             ).items():
                 kept = opt_out_id(dealer.id, dealer.webhook_secret, identifier)
                 refused.setdefault(kept, set()).update(channels)
-            tasks += [
-                e.detail for e in state.events if e.what.startswith("task_opened_") and e.detail
-            ]
+            tasks += [e.detail for e in state.events if opened_task_kind(e.what) and e.detail]
         return WhatSurvives(
             opt_outs=[
                 KeptOptOut(workflow_id=kept, channels=sorted(channels))

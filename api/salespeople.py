@@ -35,6 +35,7 @@ from leads.models import (
     TaskState,
     ThreadMessage,
 )
+from leads.timeline import EventName
 from workflows.lead_follow_up import LeadFollowUp
 
 router = APIRouter(prefix="/v1", tags=["salespeople"], responses=ERRORS)
@@ -144,7 +145,7 @@ async def seen_by(state: LeadState, who: Caller, engine: Engine) -> LeadState:
             "thread": [],  # what the customer wrote may name the portal or the offer
             "inquiries": [i.model_copy(update={"source": ""}) for i in state.inquiries],
             "events": [
-                e.model_copy(update={"detail": None}) if e.what == "new_inquiry" else e
+                e.model_copy(update={"detail": None}) if e.what == EventName.NEW_INQUIRY else e
                 for e in state.events
             ],
         }

@@ -48,7 +48,15 @@ from leads.models import (
     ThreadMessage,
     Touch,
 )
-from leads.timeline import EVENTS_REMEMBERED, drop_oldest, seen_key
+from leads.timeline import (
+    CONTACT_EVENTS,
+    EVENTS_REMEMBERED,
+    EventName,
+    call_event,
+    drop_oldest,
+    outcome_event,
+    seen_key,
+)
 
 OUTCOME_STATUS: dict[Outcome, LeadStatus] = {
     Outcome.APPOINTMENT: LeadStatus.APPOINTMENT,
@@ -466,7 +474,9 @@ class Conversation(Payload):
         back = until if until is not None and until > now else now + AUTO_REPLY_DEFAULT_POSTPONE
         back = min(back, now + AUTO_REPLY_LONGEST)
         self.not_before = max(back, self.not_before) if self.not_before else back
-        self.note(now, "auto_reply", channel, f"next touch not before {self.not_before:%Y-%m-%d}")
+        self.note(
+            now, EventName.AUTO_REPLY, channel, f"next touch not before {self.not_before:%Y-%m-%d}"
+        )
 
     def replied(
         self,
@@ -478,7 +488,7 @@ class Conversation(Payload):
     ) -> bool:
         """Rule 6: a reply stops the cadence. True when this reply needs a human now. The
         timeline keeps the start of the text, the thread all of it (within its bounds)."""
-        self.note(now, "customer_replied", channel, _excerpt(text))
+        self.note(now, EventName.CUSTOMER_REPLIED, channel, _excerpt(text))
         self.wrote(now, channel, text, subject=subject, message_id=message_id)
         if channel is Channel.WHATSAPP:
             self.whatsapp_inbound_at = now
@@ -497,7 +507,7 @@ class Conversation(Payload):
     ) -> None:
         self.note(
             now,
-            "delivery_failed",
+            EventName.DELIVERY_FAILED,
             channel,
             f"{'permanent' if permanent else 'temporary'}: {reason}",
         )
@@ -508,7 +518,7 @@ class Conversation(Payload):
         """Rule 7: an opt-out suppresses that channel at once; a customer who opted out of every
         channel they could be reached on is opted out of all of them. `text`: the STOP the
         customer wrote, for the thread (an unsubscribe click has none)."""
-        self.note(now, "opted_out", None if channel == "all" else channel)
+        self.note(now, EventName.OPTED_OUT, None if channel == "all" else channel)
         if channel != "all":
             self.wrote(now, channel, text, keyword="stop")
         channels = list(Channel) if channel == "all" else [channel]
@@ -534,13 +544,13 @@ class Conversation(Payload):
         for channel in channels:
             if channel in self.opted_out:
                 continue
-            self.note(now, "suppressed", channel, "opted out before")
+            self.note(now, EventName.SUPPRESSED, channel, "opted out before")
             self.blocked[channel] = "opted out"
             self.opted_out.append(channel)
 
     def opt_in(self, now: datetime, channel: Channel, text: str = "") -> None:
         """START / UNSTOP: the channel may be used again (unless it failed for another reason)."""
-        self.note(now, "opted_in", channel)
+        self.note(now, EventName.OPTED_IN, channel)
         self.wrote(now, channel, text, keyword="start")
         if channel in self.opted_out:
             self.opted_out.remove(channel)
@@ -571,24 +581,26 @@ class Conversation(Payload):
             # an opt-out stays.
             if address != before.get(channel) and channel not in self.opted_out:
                 self.blocked.pop(channel, None)
-        self.note(now, "new_inquiry", lead.arrived_on(), f"{lead.kind.value} via {lead.source}")
+        self.note(
+            now, EventName.NEW_INQUIRY, lead.arrived_on(), f"{lead.kind.value} via {lead.source}"
+        )
         self.inquired(now, lead)
         return True
 
     def pause(self, now: datetime) -> None:
         self.status = LeadStatus.PAUSED
         self.paused_since = now
-        self.note(now, "paused")
+        self.note(now, EventName.PAUSED)
 
     def resume(self, now: datetime) -> None:
         if self.paused_since is not None:
             self.paused_total += now - self.paused_since
         self.paused_since = None
         self.status = LeadStatus.ENGAGED if self.any_reply() else LeadStatus.CONTACTING
-        self.note(now, "resumed")
+        self.note(now, EventName.RESUMED)
 
     def any_reply(self) -> bool:
-        return any(e.what in {"customer_replied", "call_reached"} for e in self.events)
+        return any(e.what in CONTACT_EVENTS for e in self.events)
 
     def call_closes_task(self, call: LogCall) -> bool:
         """A logged call finishes a call task; a reply or no-channel task stays open until the
@@ -597,8 +609,7 @@ class Conversation(Payload):
         return self.open_task_kind is TaskKind.CALL or call.result is CallResult.REACHED
 
     def log_call(self, now: datetime, call: LogCall) -> None:
-        what = f"call_{call.result.value}"
-        self.note(now, what, Channel.PHONE, by=call.salesperson_id)
+        self.note(now, call_event(call.result), Channel.PHONE, by=call.salesperson_id)
         if call.result is CallResult.WRONG_NUMBER:
             for channel in PHONE_NUMBER_CHANNELS:
                 self.blocked[channel] = "wrong number"
@@ -623,7 +634,7 @@ class Conversation(Payload):
         if request.outcome is Outcome.APPOINTMENT and self.appointment_at is not None:
             local = self.appointment_at.astimezone(ZoneInfo(self.plan.timezone))
             detail = f"{self.appointment_kind} {local:%Y-%m-%d %H:%M}"
-        self.note(now, f"outcome_{request.outcome.value}", detail=detail, by=request.salesperson_id)
+        self.note(now, outcome_event(request.outcome), detail=detail, by=request.salesperson_id)
 
     # --- salespeople ----------------------------------------------------------------------
 
@@ -632,7 +643,7 @@ class Conversation(Payload):
         self.claims = dict(list({**self.claims, task_id: salesperson_id}.items())[-20:])
         if task_id == self.open_task_id or self.open_task_id is None:
             self.salesperson_id = salesperson_id
-        self.note(now, "task_claimed", detail=task_id, by=salesperson_id)
+        self.note(now, EventName.TASK_CLAIMED, detail=task_id, by=salesperson_id)
 
     def refuse_writer(self, salesperson_id: str, manager: bool) -> str | None:
         """Only the salesperson who claimed the lead's open task writes (managers always):
@@ -733,7 +744,9 @@ class Conversation(Payload):
     def become_unreachable(self, now: datetime) -> None:
         self.outcome = Outcome.UNREACHABLE
         self.status = LeadStatus.UNREACHABLE
-        self.note(now, "unreachable", detail=f"{len(self.touches)} touches without an answer")
+        self.note(
+            now, EventName.UNREACHABLE, detail=f"{len(self.touches)} touches without an answer"
+        )
 
     # --- what is refused, and why (the update validators) ---------------------------------
 

@@ -27,21 +27,23 @@ from leads.models import (
     Channel,
     LeadKind,
     LeadStatus,
+    Outcome,
     Payload,
     TaskKind,
     Touch,
+)
+from leads.timeline import (
+    CLOSING_EVENTS,
+    CONTACT_EVENTS,
+    EventName,
+    opened_task_kind,
+    outcome_event,
 )
 
 # The local activities that write them (activities/results.py), by name: workflows call them
 # without importing the database stack.
 RECORD_CONVERSATION = "record_conversation"
 REASON_KEPT = 120  # a label, not a story: longer reasons are cut
-# Two-way contact: the customer wrote back, or a salesperson reached them on the phone.
-CONTACT_EVENTS = frozenset({"customer_replied", "call_reached"})
-# Timeline lines that may close the conversation.
-CLOSING_EVENTS = frozenset(
-    {"unreachable", "opted_out", "outcome_won", "outcome_lost", "outcome_not_interested"}
-)
 NO_CHANNEL = "none"  # first_channel of a lead whose first touch was a no-channel task
 
 
@@ -164,7 +166,7 @@ def _outcome(c: Conversation) -> FinalOutcome | None:
 def conversation_figures(c: Conversation, conversation_id: str) -> ConversationFigures:
     quality = contact_quality(c.lead.customer, c.plan.country)
     replied = _first(c, CONTACT_EVENTS)
-    claimed = _first(c, frozenset({"task_claimed"}), after=replied)
+    claimed = _first(c, frozenset({EventName.TASK_CLAIMED}), after=replied)
     outcome = _outcome(c)
     dropped = outcome in (FinalOutcome.LOST, FinalOutcome.NOT_INTERESTED)
     reason = c.outcome_reason if dropped else None
@@ -190,11 +192,11 @@ def conversation_figures(c: Conversation, conversation_id: str) -> ConversationF
         claimed_at=claimed,
         first_human_message_at=_first_human_message(c),
         salesperson_id=c.salesperson_id,
-        appointment_set_at=_first(c, frozenset({"outcome_appointment"})),
+        appointment_set_at=_first(c, frozenset({outcome_event(Outcome.APPOINTMENT)})),
         appointment_at=c.appointment_at,
         appointment_kind=c.appointment_kind,
-        shown_at=_first(c, frozenset({"outcome_shown"})),
-        no_show_at=_first(c, frozenset({"outcome_no_show"})),
+        shown_at=_first(c, frozenset({outcome_event(Outcome.SHOWN)})),
+        no_show_at=_first(c, frozenset({outcome_event(Outcome.NO_SHOW)})),
         status=c.status,
         outcome=outcome,
         outcome_reason=reason[:REASON_KEPT] if reason else None,
@@ -239,21 +241,22 @@ def _task_figures(c: Conversation, conversation_id: str) -> list[TaskFigures]:
     found: dict[str, TaskFigures] = {}
     for event in c.events:
         tid = event.detail or ""
-        if event.what.startswith("task_opened_"):
+        opened = opened_task_kind(event.what)
+        if opened is not None:
             found[tid] = TaskFigures(
                 task_key=f"{conversation_id}:{tid.rsplit('-', 1)[-1]}",
                 lead_id=c.lead_id,
                 dealer_id=c.plan.dealer_id,
-                kind=TaskKind(event.what.removeprefix("task_opened_")),
+                kind=opened,
                 opened_at=event.at,
             )
         elif tid not in found:
             continue
-        elif event.what == "task_claimed":
+        elif event.what == EventName.TASK_CLAIMED:
             task = found[tid]
             task.claimed_at = task.claimed_at or event.at
             task.salesperson_id = event.by
-        elif event.what == "task_closed":
+        elif event.what == EventName.TASK_CLOSED:
             found[tid].done_at = found[tid].done_at or event.at
     for task in found.values():
         taken = task.claimed_at or task.done_at

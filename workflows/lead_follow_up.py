@@ -84,6 +84,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from leads.send_failure import SendFailure, classify
     from leads.task_summary import task_summaries
+    from leads.timeline import EventName, task_opened
     from workflows import metrics
 
 LOAD_TIMEOUT = timedelta(seconds=10)
@@ -527,7 +528,7 @@ class LeadFollowUp:
         # Set before awaiting: a second reply in the same workflow task must not open another.
         c.open_task_id, c.open_task_kind = tid, kind
         self._starting.add(tid)
-        c.note(workflow.now(), f"task_opened_{kind.value}", detail=tid)
+        c.note(workflow.now(), task_opened(kind), detail=tid)
         _log(c, "task_opened", task_id=tid, kind=kind.value)
         blind, full = task_summaries(c.lead, kind)
         await workflow.start_child_workflow(
@@ -574,7 +575,7 @@ class LeadFollowUp:
 
     async def _close_task_by_id(self, tid: str, what: str) -> None:
         if self._c is not None:
-            self._c.note(workflow.now(), "task_closed", detail=tid)  # its figures end here
+            self._c.note(workflow.now(), EventName.TASK_CLOSED, detail=tid)  # its figures end here
         await self._signal_task(tid, lambda task: task.signal("lead_progress", Progress(what=what)))
 
     async def _tell_task(self, c: Conversation) -> None:
@@ -801,7 +802,7 @@ class LeadFollowUp:
         salesperson confirms it on the call they booked it on."""
         channel = c.message_channel()
         if channel is None or at is None:
-            c.note(workflow.now(), "confirmation_not_sent", detail="no written channel")
+            c.note(workflow.now(), EventName.CONFIRMATION_NOT_SENT, detail="no written channel")
             return
         number = c.next_message_number()
         message = c.add_message(

@@ -3,15 +3,30 @@ every query, and the provider event ids it remembers as digests."""
 
 from __future__ import annotations
 
+import ast
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
-from leads.models import Event
-from leads.timeline import EVENTS_REMEMBERED, SEEN_DIGEST, drop_oldest, seen_key
+from leads.models import CallResult, Event, Outcome, TaskKind
+from leads.timeline import (
+    CLOSING_EVENTS,
+    CONTACT_EVENTS,
+    EVENTS_REMEMBERED,
+    SEEN_DIGEST,
+    EventName,
+    call_event,
+    drop_oldest,
+    opened_task_kind,
+    outcome_event,
+    seen_key,
+    task_opened,
+)
 from tests.unit.test_conversation import start
 
 T0 = datetime(2027, 3, 1, 9, tzinfo=UTC)
+ROOT = Path(__file__).parents[2]
 
 
 def timeline(*whats: str) -> list[Event]:
@@ -69,3 +84,41 @@ def test_a_conversation_carried_from_before_digests_still_knows_its_raw_ids() ->
     c = start().model_copy(update={"events_seen": ["SM123:delivered"]})
     assert not c.first_time("SM123:delivered")
     assert seen_key("SM123:delivered") not in c.events_seen
+
+
+@pytest.mark.parametrize(
+    ("what", "kind"),
+    [
+        pytest.param(task_opened(TaskKind.REPLY), TaskKind.REPLY, id="reply"),
+        pytest.param(task_opened(TaskKind.NO_CHANNEL), TaskKind.NO_CHANNEL, id="no-channel"),
+        pytest.param("task_opened_added_later", None, id="a-newer-versions-kind"),
+        pytest.param(EventName.TASK_CLAIMED, None, id="another-task-line"),
+        pytest.param(outcome_event(Outcome.WON), None, id="an-outcome"),
+    ],
+)
+def test_opened_task_kind_reads_the_family_it_names(what: str, kind: TaskKind | None) -> None:
+    assert opened_task_kind(what) == kind
+
+
+def test_the_names_are_the_strings_the_timeline_always_held() -> None:
+    """Stored lines keep plain strings: recorded histories and newer versions read them."""
+    assert call_event(CallResult.REACHED) == "call_reached" in CONTACT_EVENTS
+    assert outcome_event(Outcome.NOT_INTERESTED) == "outcome_not_interested" in CLOSING_EVENTS
+    assert str(EventName.CUSTOMER_REPLIED) == "customer_replied"
+
+
+def test_no_timeline_line_is_named_by_a_string_literal() -> None:
+    """Every `note(now, what, …)` names its line through leads.timeline, so code that reads
+    lines compares against the same names."""
+    literal: list[str] = []
+    for path in [*(ROOT / "leads").glob("*.py"), *(ROOT / "workflows").glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "note"
+                and len(node.args) >= 2
+                and isinstance(node.args[1], (ast.Constant, ast.JoinedStr))
+            ):
+                literal.append(f"{path.name}:{node.lineno}")
+    assert literal == []
