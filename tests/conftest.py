@@ -198,10 +198,15 @@ def outbox_path(tmp_path: Path) -> Path:
 
 
 @asynccontextmanager
-async def running_worker(client: Client, config: Config, senders: Senders) -> AsyncIterator[str]:
-    """A worker on a fresh task queue; yields the queue name."""
+async def running_worker(
+    client: Client,
+    config: Config,
+    senders: Senders,
+    wrap: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None,
+) -> AsyncIterator[str]:
+    """A worker on a fresh task queue; yields the queue name. `wrap`: see build_worker."""
     task_queue = f"test-{uuid.uuid4()}"
-    async with build_worker(client, config, senders, task_queue=task_queue):
+    async with build_worker(client, config, senders, task_queue=task_queue, wrap=wrap):
         yield task_queue
 
 

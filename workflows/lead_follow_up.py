@@ -436,19 +436,8 @@ class LeadFollowUp:
         activity's three events and the workflow task that follows them, and no trip
         through the server's activity queue before the first answer. The send is short
         (one provider call) and keyed exactly-once, so a retry after a crash sends once."""
-        sent: SendResult
-        if self._lean:
-            sent = await workflow.execute_local_activity(
-                names.SEND_TOUCH,
-                request,
-                result_type=SendResult,
-                start_to_close_timeout=SEND_ATTEMPT_TIMEOUT,
-                schedule_to_close_timeout=SEND_DEADLINE,
-                retry_policy=SEND_RETRY,
-                summary=label,
-            )
-            return sent
-        sent = await workflow.execute_activity(
+        run = workflow.execute_local_activity if self._lean else workflow.execute_activity
+        sent: SendResult = await run(
             names.SEND_TOUCH,
             request,
             result_type=SendResult,

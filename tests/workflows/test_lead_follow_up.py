@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -130,10 +130,14 @@ class Engine:
 
 @asynccontextmanager
 async def engine_for(
-    env: WorkflowEnvironment, outbox: Path, config: Config, senders: Senders | None = None
+    env: WorkflowEnvironment,
+    outbox: Path,
+    config: Config,
+    senders: Senders | None = None,
+    wrap: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None,
 ) -> AsyncIterator[Engine]:
     async with running_worker(
-        env.client, config, senders or Senders(outbox=OutboxProvider(outbox))
+        env.client, config, senders or Senders(outbox=OutboxProvider(outbox)), wrap
     ) as task_queue:
         engine = Engine(env, config, task_queue, outbox)
         try:

@@ -23,8 +23,6 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.providers.outbox import OutboxProvider
-from activities.senders import Senders
 from contracts import memo
 from contracts import search_attributes as sa
 from contracts.activities import LeadCheck
@@ -33,7 +31,6 @@ from tests.conftest import eventually, in_flight, make_config, terminate_settled
 from tests.workflows.test_lead_follow_up import Engine, engine_for
 from tests.workflows.test_lean_history import local_activities
 from tests.workflows.test_results import replacing
-from worker import build_worker
 from workflows.lead_follow_up import LeadFollowUp
 from workflows.sales_task import LEAD_CHECK_INTERVAL, SalesTask
 
@@ -55,16 +52,9 @@ async def unanswered_check(lead_id: str) -> LeadCheck:
 @pytest.fixture
 async def unanswered(time_env: WorkflowEnvironment, outbox_path: Path) -> AsyncIterator[Engine]:
     """A worker whose lead checks all fail."""
-    config = make_config()
-    senders = Senders(outbox=OutboxProvider(outbox_path))
-    queue = f"test-{uuid.uuid4()}"
     wrap = replacing("check_lead", unanswered_check)
-    async with build_worker(time_env.client, config, senders, task_queue=queue, wrap=wrap):
-        engine = Engine(time_env, config, queue, outbox_path)
-        try:
-            yield engine
-        finally:
-            await engine.terminate_all()
+    async with engine_for(time_env, outbox_path, make_config(), wrap=wrap) as engine:
+        yield engine
 
 
 @pytest.fixture
