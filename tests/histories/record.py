@@ -613,20 +613,28 @@ async def salesperson(rec: Recorder, config: Config) -> None:
     await rec.write("salesperson-SalesTask", task, COMPLETED)
 
 
+async def replied(
+    rec: Recorder, config: Config, lead: Lead, text: str, event_id: str
+) -> tuple[WorkflowHandle[LeadFollowUp, LeadState], WorkflowHandle[SalesTask, TaskState]]:
+    """A lead whose customer answers its first touch by e-mail, and its reply task, running."""
+    handle = await rec.start(config, lead)
+    await rec.until(handle, lambda s: len(s.touches) == 1)
+    await handle.signal(
+        LeadFollowUp.customer_replied,
+        CustomerReplied(channel="email", text=text, event_id=event_id),
+    )
+    state = await rec.until(handle, lambda s: s.open_task_id is not None)
+    task = rec.task(state.open_task_id or "")
+    await eventually(lambda: rec.task_running(task), lambda ok: ok, env=rec.env)
+    return handle, task
+
+
 async def results(rec: Recorder, config: Config, name: str = "results") -> None:
     """(i) The results store's writes (patch `results-store`): the first answer, the reply,
     the claim and a lost outcome with its reason, each a local activity's marker; the row
     is checked in the store."""
     lead = fake_lead("Lotte Proef", "lotte.proef@example.nl", "+31 6 11223388")
-    handle = await rec.start(config, lead)
-    await rec.until(handle, lambda s: len(s.touches) == 1)
-    await handle.signal(
-        LeadFollowUp.customer_replied,
-        CustomerReplied(channel="email", text="Wat is de laagste prijs?", event_id="msg-i-1"),
-    )
-    state = await rec.until(handle, lambda s: s.open_task_id is not None)
-    task = rec.task(state.open_task_id or "")
-    await eventually(lambda: rec.task_running(task), lambda ok: ok, env=rec.env)
+    handle, task = await replied(rec, config, lead, "Wat is de laagste prijs?", "msg-i-1")
     await task.execute_update(SalesTask.claim, Claim(salesperson_id="jan"))
     await rec.until(handle, lambda s: s.salesperson_id == "jan")
     await handle.execute_update(
@@ -666,15 +674,7 @@ async def lead_ended(rec: Recorder, config: Config) -> None:
 
 async def lead_ended_run(rec: Recorder, config: Config) -> None:
     lead = fake_lead("Eva Einde", "eva.einde@example.nl", "+31 6 11223311")
-    handle = await rec.start(config, lead)
-    await rec.until(handle, lambda s: len(s.touches) == 1)
-    await handle.signal(
-        LeadFollowUp.customer_replied,
-        CustomerReplied(channel="email", text="Graag een proefrit.", event_id="msg-j-1"),
-    )
-    state = await rec.until(handle, lambda s: s.open_task_id is not None)
-    task = rec.task(state.open_task_id or "")
-    await eventually(lambda: rec.task_running(task), lambda ok: ok, env=rec.env)
+    handle, task = await replied(rec, config, lead, "Graag een proefrit.", "msg-j-1")
 
     async def checks() -> int:
         return (await local_activities(task)).count("check_lead")
