@@ -46,8 +46,10 @@ from temporalio.testing import WorkflowEnvironment
 from activities.providers.outbox import OutboxProvider
 from activities.senders import Senders
 from client import register_search_attributes, start_lead
+from contracts import search_attributes as sa
+from contracts.erasure import ErasureRequest, ErasureResult
 from leads.config import Config, parse_config
-from leads.identity import opt_out_id
+from leads.identity import erasure_id, opt_out_id
 from leads.models import (
     AutoReplied,
     Channel,
@@ -66,9 +68,10 @@ from leads.models import (
 )
 from results.store import ResultsStore
 from results.tables import conversations
-from tests.conftest import TEST_SERVER, dealer_dict, eventually, terminate_settled
+from tests.conftest import DEV_SERVER, TEST_SERVER, dealer_dict, eventually, terminate_settled
 from tests.workflows.test_lean_history import local_activities
 from worker import build_worker
+from workflows.erasure import Erasure
 from workflows.lead_follow_up import LeadFollowUp
 from workflows.opt_out import OptOut
 from workflows.sales_task import LEAD_CHECK_INTERVAL, Claim, SalesTask
@@ -697,6 +700,42 @@ async def lead_ended_run(rec: Recorder, config: Config) -> None:
     await rec.write("lead-ended-SalesTask", task, COMPLETED)
 
 
+async def erasure(rec: Recorder, config: Config) -> None:
+    """(k) The right to erasure: a customer who answered and then stopped SMS is erased. On a
+    dev server of its own: the erasure's steps list histories through visibility, which the
+    time-skipping server lacks."""
+    with tempfile.TemporaryDirectory(prefix="blanco-record-erasure-") as tmp:
+        senders = Senders(outbox=OutboxProvider(Path(tmp) / "outbox.jsonl"))
+        env = await WorkflowEnvironment.start_local(
+            dev_server_existing_path=str(DEV_SERVER),
+            data_converter=pydantic_data_converter,
+            search_attributes=sa.ALL,
+            ip="127.0.0.1",
+        )
+        try:
+            async with build_worker(env.client, config, senders, results=rec.store):
+                own = Recorder(env, rec.store, rec.written)
+                await erasure_run(own, config)
+        finally:
+            await env.shutdown()
+
+
+async def erasure_run(rec: Recorder, config: Config) -> None:
+    lead = fake_lead("Ewout Wissel", "ewout.wissel@example.nl", "+31 6 11223399", "sms")
+    handle, _ = await replied(rec, config, lead, "Is de Golf er nog?", "msg-k-1")
+    await handle.signal(
+        LeadFollowUp.opted_out, OptedOut(channel="sms", text="STOP", event_id="msg-k-2")
+    )
+    await rec.until(handle, lambda s: Channel.SMS in s.opted_out)
+    request = ErasureRequest(dealer_id=config.dealers[0].id, lead_id=handle.id)
+    erased = await rec.client.start_workflow(
+        Erasure.run, request, id=erasure_id(handle.id), task_queue=config.temporal.task_queue
+    )
+    result: ErasureResult = await erased.result()
+    check(result.opt_outs == 1 and result.executions >= 2, f"erasure {result}")
+    await rec.write("erasure-Erasure", erased, COMPLETED)
+
+
 SCENARIOS: dict[str, Callable[[Recorder, Config, Config], Awaitable[None]]] = {
     "unreachable": lambda rec, config, limited: unreachable(rec, config),
     "reply": lambda rec, config, limited: reply(rec, config),
@@ -732,6 +771,7 @@ SCENARIOS: dict[str, Callable[[Recorder, Config, Config], Awaitable[None]]] = {
     # a task whose lead was terminated, ended by its check.
     "follows-lead-reply": lambda rec, config, limited: results(rec, config, "follows-lead-reply"),
     "lead-ended": lambda rec, config, limited: lead_ended(rec, config),
+    "erasure": lambda rec, config, limited: erasure(rec, config),
 }
 
 

@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
     from leads.conversation import Conversation
     from leads.models import Lead, LeadState
     from worker import workflow_runner
+    from workflows.erasure import Erasure
     from workflows.lead_follow_up import LeadFollowUp
     from workflows.opt_out import OptOut
     from workflows.sales_task import SalesTask
@@ -87,6 +88,7 @@ def test_the_recorded_histories_are_there() -> None:
     # send_message and the appointment-confirmation and claim-tells-lead patches' paths
     assert "salesperson-LeadFollowUp.json" in names
     assert "salesperson-SalesTask.json" in names
+    assert "erasure-Erasure.json" in names  # the Erasure workflow's steps
     # the task-follows-lead patch's paths: done as before, and ended by its check on its lead
     assert "follows-lead-reply-SalesTask.json" in names
     assert "lead-ended-SalesTask.json" in names
@@ -95,7 +97,7 @@ def test_the_recorded_histories_are_there() -> None:
 @pytest.mark.parametrize("sandboxed", [True, False], ids=["sandboxed", "unsandboxed"])
 async def test_recorded_history_replays(history_file: Path, sandboxed: bool) -> None:
     history = load(history_file)
-    workflows = (LeadFollowUp, SalesTask, OptOut)
+    workflows = (LeadFollowUp, SalesTask, OptOut, Erasure)
     result = await replayer(*workflows, sandboxed=sandboxed).replay_workflow(history)
     assert result.replay_failure is None
 
