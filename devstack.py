@@ -8,7 +8,8 @@ minute is named, and the others are stopped. If one part dies, the others are st
 
 Ctrl-C reaches devstack alone (the parts run in sessions of their own), which stops the API,
 then the worker, then the server (SIGINT each, killed after 15 s), one line for each, so that
-nothing loses the server while it is still shutting down.
+nothing loses the server while it is still shutting down. (Starting, probing and stopping
+processes is processes.py's, which the benches use too; what is here is the stack's own.)
 
 A second `make run` on the same data folder says that Blanco is already running, and where,
 and exits 0 (the running one holds an flock on .data/devstack.lock). A port another program
@@ -31,8 +32,6 @@ The worker and the API always talk to this dev server (TEMPORAL_ADDRESS is set f
 from __future__ import annotations
 
 import fcntl
-import http.client
-import json
 import os
 import secrets
 import signal
@@ -40,15 +39,24 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, TextIO
+from typing import TextIO
 
 from codec import DEV_KEY_FILE, new_key
 from contracts import search_attributes as sa
 from leads.config import ConfigError, load_config
+from processes import (
+    Part,
+    Relay,
+    api_answers,
+    end,
+    server_answers,
+    spawn,
+    wait_until_ready,
+    worker_polls,
+)
 
 ROOT = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -151,163 +159,6 @@ def dev_secret(path: Path, make: Callable[[], str]) -> str:
         path.write_text(make() + "\n")
         path.chmod(0o600)
     return path.read_text().strip()
-
-
-@dataclass(frozen=True)
-class Part:
-    """One process of the stack, named as devstack's lines name it ("the worker"), with what
-    its start-up waits for ("polling task queue 'leads'") and the probe that tells."""
-
-    name: str
-    process: subprocess.Popen[bytes]
-    awaited: str
-    ready: Callable[[], bool]
-    relay: Relay | None = None  # the server's output, passed on by devstack
-
-
-def wait_until_ready(
-    parts: Sequence[Part], deadline: float, stopping: threading.Event
-) -> str | None:
-    """None once every part is ready (or Ctrl-C came); otherwise what went wrong, naming the
-    part: it ended, or it did not come up in time."""
-    pending = list(parts)
-    give_up = time.monotonic() + deadline
-    while not stopping.is_set():
-        for part in list(pending):
-            code = part.process.poll()
-            if code is not None:
-                return f"{part.name} exited (code {code}) before {part.awaited}"
-            if part.ready():
-                pending.remove(part)
-        if not pending:
-            return None
-        if time.monotonic() >= give_up:
-            return f"{pending[0].name} is not {pending[0].awaited} after {deadline:g} s"
-        stopping.wait(0.2)  # supervising a start-up; Ctrl-C ends the wait at once
-    return None
-
-
-def cli(temporal: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
-    """The `temporal` CLI: this supervising process holds no Temporal client of its own. A
-    call that hangs counts as a failed one."""
-    try:
-        return subprocess.run(
-            [str(temporal), *args], capture_output=True, stdin=subprocess.DEVNULL, timeout=30
-        )
-    except subprocess.TimeoutExpired:
-        return subprocess.CompletedProcess([str(temporal), *args], -1, b"", b"")
-
-
-def server_answers(temporal: Path, address: str) -> bool:
-    return cli(temporal, "operator", "cluster", "health", "--address", address).returncode == 0
-
-
-def worker_polls(temporal: Path, address: str, task_queue: str) -> bool:
-    """Someone polls the queue for workflow and for activity tasks. The dev server was started
-    by this devstack, so nobody else's pollers are on it."""
-    described = cli(
-        temporal,
-        "task-queue",
-        "describe",
-        "--task-queue",
-        task_queue,
-        "--address",
-        address,
-        "--output",
-        "json",
-    )
-    if described.returncode != 0:
-        return False
-    try:
-        found = polled_types(json.loads(described.stdout))
-    except ValueError:  # not the JSON document --output json promises: not polling yet
-        return False
-    return {"workflow", "activity"} <= found
-
-
-def polled_types(described: Mapping[str, Any]) -> set[str]:
-    """The task types with pollers, from `temporal task-queue describe --output json`."""
-    return {str(poller.get("taskQueueType")) for poller in described.get("pollers") or []}
-
-
-def api_answers(port: int) -> bool:
-    # http.client, not urllib or httpx: an http_proxy in the environment must not answer.
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-    try:
-        connection.request("GET", "/healthz")
-        return connection.getresponse().status == 200
-    except (OSError, http.client.HTTPException):
-        return False
-    finally:
-        connection.close()
-
-
-def spawn(
-    command: list[str],
-    env: Mapping[str, str] | None = None,
-    cwd: Path | None = None,
-    stdout: int | None = None,
-) -> subprocess.Popen[bytes]:
-    """A part in a session of its own: the terminal's Ctrl-C reaches devstack alone, which
-    then stops the parts one by one, in order."""
-    return subprocess.Popen(
-        command,
-        env=env,
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-        stdout=stdout,
-        stderr=subprocess.STDOUT if stdout is not None else None,
-        start_new_session=True,
-    )
-
-
-class Relay:
-    """The dev server's output, passed on to ours line by line. Once the server is being
-    stopped its warnings are dropped: its own internal workers poll the frontend it has just
-    closed ("Failed to poll for task.", "network dial error") at every start-dev shutdown,
-    which reads as a failure and is none. Errors still pass."""
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        self.stopping = threading.Event()
-        self._stream = stream
-        self._thread = threading.Thread(target=self._pass_on, daemon=True)
-        self._thread.start()
-
-    def _pass_on(self) -> None:
-        for line in self._stream:
-            if self.stopping.is_set() and b" level=WARN " in line:
-                continue
-            try:
-                sys.stdout.buffer.write(line)
-                sys.stdout.buffer.flush()
-            except OSError:
-                # Our output is gone (`make run | head`): keep draining the pipe, or the
-                # server would block on its next line.
-                continue
-
-    def finish(self, timeout: float) -> None:
-        """Wait until the server's last line is passed on (it has ended)."""
-        self._thread.join(timeout)
-
-
-def stop(processes: Sequence[subprocess.Popen[Any]], timeout: float = 15) -> None:
-    """Newest first: the worker finishes its tasks before the server goes away. (The tests
-    stop theirs the same way.)"""
-    for process in reversed(processes):
-        end(process, timeout)
-
-
-def end(process: subprocess.Popen[Any], timeout: float) -> bool:
-    """SIGINT, as Ctrl-C would; killed when it does not end in time (then True)."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-        return True
-    return False
 
 
 def stop_parts(parts: Sequence[Part], timeout: float = 15) -> None:

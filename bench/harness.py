@@ -1,7 +1,8 @@
 """What the benches share (bench/speed_to_lead.py, bench/intake.py): their own Temporal dev
-server and worker processes, a watcher that stamps each line of a JSON-lines file when it
-appears, the arrivals they send, percentiles and table rows, the machine, and a main() that
-stops every process it started, also on Ctrl-C.
+server and worker processes (spawned and stopped by processes.py, as `make run`'s parts), a
+watcher that stamps each line of a JSON-lines file when it appears, the arrivals they send,
+percentiles and table rows, the machine, and a main() that stops every process it started,
+also on Ctrl-C.
 
 Imported sibling-style (`from harness import …`): the benches run as `python bench/x.py`.
 """
@@ -10,14 +11,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import math
 import os
 import platform
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -43,6 +42,7 @@ from codec import Keyring, new_key, parse_key
 from contracts import search_attributes as sa
 from leads.config import Config, Dealer, load_config
 from leads.models import Channel, Customer, Lead, LeadKind, Vehicle
+from processes import cli, free_port, spawn, stop_together
 
 ROOT = Path(__file__).resolve().parents[1]
 # A key of this run's own: the bench's client and the processes it starts (which inherit this
@@ -170,6 +170,8 @@ class Watchers:
 
 
 # --- processes: the dev server, the workers, the API -----------------------------------------
+# Spawned and stopped by processes.py, as `make run` does; what is the bench's own is which
+# processes, their logs, and the pid whose CPU is measured.
 
 
 @dataclass
@@ -200,39 +202,8 @@ class WorkerProcess:
             raise BenchError(f"{self.wrapper} of {self.name} has {len(found)} children, not 1")
         return found[0][0]
 
-    def interrupt(self) -> None:
-        """SIGINT to its process group (its own session): the process, and a wrapper's child."""
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGINT)
 
-    def wait_or_kill(self, deadline: float) -> None:
-        """Wait until the process and what else runs in its group (a wrapper's child) have
-        ended; at `deadline` (time.monotonic()) kill what is left of the group."""
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=max(deadline - time.monotonic(), 0.0))
-        while self._group_alive() and time.monotonic() < deadline:
-            time.sleep(WAIT_INTERVAL)
-        if self._group_alive():
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-
-    def _group_alive(self) -> bool:
-        """Whether a process of its group is left (the group's id is the process's pid,
-        which the kernel does not hand out again while the group exists)."""
-        if self.process.poll() is None:
-            return True
-        try:
-            os.killpg(self.process.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
-
-
-def spawn(
+def start_process(
     name: str,
     argv: list[str],
     env: dict[str, str],
@@ -240,28 +211,11 @@ def spawn(
     label: str,
     wrapper: Sequence[str] = (),
 ) -> WorkerProcess:
-    """`argv` in its own session, its output to `log`; `wrapper`: a command that runs it as its
-    child (`py-spy record … --`), named by its first word in the CPU line."""
+    """`argv` spawned as `make run` spawns its parts, its output to `log`; `wrapper`: a command
+    that runs it as its child (`py-spy record … --`), named by its first word in the CPU line."""
     with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [*wrapper, *argv],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            # Ctrl-C reaches only the bench, which then stops the workers in order.
-            start_new_session=True,
-        )
+        process = spawn([*wrapper, *argv], env=env, cwd=ROOT, stdout=out)
     return WorkerProcess(name, process, log, label, Path(wrapper[0]).name if wrapper else None)
-
-
-def free_port() -> int:
-    """A port nothing listens on now, on 127.0.0.1."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def worker_env(bytecode_cache: bool, **settings: str) -> dict[str, str]:
@@ -340,7 +294,7 @@ def start_processes(
     processes: list[WorkerProcess] = []
     try:
         for name, argv, env, log, label, wrapper in wanted:
-            processes.append(spawn(name, argv, env, tmp / log, label, wrapper))
+            processes.append(start_process(name, argv, env, tmp / log, label, wrapper))
     except BaseException:
         stop_workers(processes)
         raise
@@ -348,13 +302,9 @@ def start_processes(
 
 
 def stop_workers(workers: Sequence[WorkerProcess]) -> None:
-    """SIGINT to all, then wait for all (each stops on its own), killing what outlasts
-    STOP_SECONDS."""
-    deadline = time.monotonic() + STOP_SECONDS
-    for worker in workers:
-        worker.interrupt()
-    for worker in workers:
-        worker.wait_or_kill(deadline)
+    """SIGINT to each one's process group (a wrapper's child too), then wait for all, killing
+    what outlasts STOP_SECONDS."""
+    stop_together([worker.process for worker in workers], STOP_SECONDS)
 
 
 def cpu_meter(processes: Sequence[WorkerProcess]) -> CpuMeter:
@@ -826,15 +776,13 @@ class Machine:
                     break
         except OSError:
             pass
-        cli = subprocess.run(
-            [str(TEMPORAL), "--version"], capture_output=True, text=True, timeout=30, check=False
-        ).stdout.strip()
+        cli_version = cli(TEMPORAL, "--version").stdout.decode(errors="replace").strip()
         return cls(
             nproc=len(os.sched_getaffinity(0)),
             cpu=cpu,
             python=platform.python_version(),
             temporalio=version("temporalio"),
-            temporal_cli=cli.removeprefix("temporal version ") or "unknown",
+            temporal_cli=cli_version.removeprefix("temporal version ") or "unknown",
             load=" ".join(f"{x:.2f}" for x in os.getloadavg()),
         )
 

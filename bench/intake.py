@@ -49,6 +49,7 @@ from __future__ import annotations
 import asyncio
 import math
 import sys
+import threading
 import time
 import uuid
 from collections import Counter
@@ -72,7 +73,6 @@ from harness import (
     bench_parser,
     cancel,
     floor_starter,
-    free_port,
     gated,
     header,
     make_lead,
@@ -91,10 +91,10 @@ from client import start_lead
 from leads.config import Config, Dealer
 from leads.identity import lead_id
 from leads.models import IntakeResult, Lead
+from processes import Part, api_answers, free_port, wait_until_ready
 
 TARGET_MS = 1000.0  # the issue's target: p99 accept → outbox under 1 s at 20 leads/s
 HTTP_TIMEOUT = 30.0  # seconds per request; the API's own deadline for Temporal is 10 s
-HEALTH_INTERVAL = 0.1  # seconds between /healthz polls while the API starts
 PROBE_RETRY = 0.5  # seconds between probe deliveries the API refused while it connects
 FETCH_CONCURRENCY = 16  # history fetches at once (breakdown)
 BUSY_CPUS = 0.25  # other processes using more than this many CPUs: the machine was busy
@@ -423,18 +423,20 @@ async def fetch_stages(client: Client, phase: Phase) -> None:
 # --- the run --------------------------------------------------------------------------------
 
 
-async def wait_healthy(http: httpx.AsyncClient, processes: Sequence[WorkerProcess]) -> None:
-    give_up = time.monotonic() + READY_SECONDS
-    while time.monotonic() < give_up:
+async def wait_healthy(port: int, processes: Sequence[WorkerProcess]) -> None:
+    """Until the API answers GET /healthz: `make run`'s wait for its API, in a thread (it
+    blocks), ended at once when the bench is cancelled (Ctrl-C)."""
+    api = next(process for process in processes if process.name == "api")
+    part = Part("the API", api.process, "answering GET /healthz", lambda: api_answers(port))
+    stopping = threading.Event()
+    try:
+        failure = await asyncio.to_thread(wait_until_ready, [part], READY_SECONDS, stopping)
+    finally:
+        stopping.set()
+    if failure:
         for process in processes:
-            process.check_alive()
-        try:
-            if (await http.get("/healthz", timeout=2.0)).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass  # not listening yet
-        await asyncio.sleep(HEALTH_INTERVAL)
-    raise BenchError(f"the API did not answer /healthz within {READY_SECONDS:.0f} s")
+            process.check_alive()  # one that ended says so with its log's last lines
+        raise BenchError(failure)
 
 
 async def probe_api(
@@ -476,7 +478,7 @@ async def measure(settings: Settings, quiet: float) -> Results:
     ):
         client, config, dealer, tag = setup.client, setup.config, setup.dealer, setup.tag
         outbox, processes = setup.watchers.outbox, setup.processes
-        await wait_healthy(http, processes)
+        await wait_healthy(api_port, processes)
         probe_lead = http_deliverer(http, dealer, f"{tag}-probe")
         meter = await setup.ready(probe_api(probe_lead, outbox, processes, "API"))
         run = Run(outbox, processes, meter, settings)

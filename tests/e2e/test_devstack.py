@@ -29,8 +29,8 @@ from typing import IO
 import httpx
 import pytest
 
-import devstack
-from devstack import stop
+import processes
+from processes import stop
 from tests.conftest import DEV_SERVER
 
 pytestmark = pytest.mark.e2e
@@ -233,13 +233,13 @@ def test_a_part_that_does_not_come_up_is_named() -> None:
     silent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     failing = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
     try:
-        never = devstack.Part("the worker", silent, awaited="polling", ready=lambda: False)
-        assert devstack.wait_until_ready([never], 0.5, threading.Event()) == (
+        never = processes.Part("the worker", silent, awaited="polling", ready=lambda: False)
+        assert processes.wait_until_ready([never], 0.5, threading.Event()) == (
             "the worker is not polling after 0.5 s"
         )
         failing.wait(timeout=30)
-        dead = devstack.Part("the API", failing, awaited="answering", ready=lambda: False)
-        assert devstack.wait_until_ready([dead], 30, threading.Event()) == (
+        dead = processes.Part("the API", failing, awaited="answering", ready=lambda: False)
+        assert processes.wait_until_ready([dead], 30, threading.Event()) == (
             "the API exited (code 3) before answering"
         )
     finally:

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from devstack import stop
+from processes import stop
 from tests.conftest import DEV_SERVER, eventually
 from tests.ports import free_port
 from tests.prometheus import samples, value

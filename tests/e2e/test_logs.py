@@ -32,7 +32,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 from twilio.request_validator import RequestValidator
 
-from devstack import stop
+from processes import stop
 from tests.api.conftest import signed
 from tests.conftest import eventually
 from tests.fakes.sendgrid import FakeSendGrid, error_reply

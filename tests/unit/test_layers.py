@@ -30,6 +30,7 @@ PROJECT = {
     "worker",
     "starter",
     "devstack",
+    "processes",
     "logs",
 }
 # layer → the project packages its modules may import (their own included)
@@ -37,7 +38,8 @@ ALLOWED = {
     "leads": {"leads"},
     "contracts": {"contracts", "leads"},
     "workflows": {"workflows", "contracts", "leads"},
-    "activities": PROJECT - {"workflows", "api", "bench", "tests", "demo", "worker", "devstack"},
+    "activities": PROJECT
+    - {"workflows", "api", "bench", "tests", "demo", "worker", "devstack", "processes"},
 }
 IO_STACKS = {"sqlalchemy", "sendgrid", "twilio", "httpx", "fastapi", "uvicorn", "alembic"}
 
