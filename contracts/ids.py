@@ -5,7 +5,8 @@
 - its tasks: `task-<lead>-<n>`;
 - a touch's exactly-once key: `<lead>:<conversation>:<touch>:<channel>` (a salesperson's
   message: `…:m<number>:<channel>`);
-- an erased customer's opt-out: `optout-<dealer>-<keyed hash>`.
+- an erased customer's opt-out: `optout-<dealer>-<keyed hash>`;
+- a lead's erasure: `erasure-<lead>`.
 
 None holds personal data: the hashes are keyed with the dealer's secret.
 """
@@ -13,6 +14,7 @@ None holds personal data: the hashes are keyed with the dealer's secret.
 from __future__ import annotations
 
 from leads.identity import (
+    erasure_id,
     lead_id,
     lead_id_for_key,
     message_key,
@@ -23,6 +25,7 @@ from leads.identity import (
 )
 
 __all__ = [
+    "erasure_id",
     "lead_id",
     "lead_id_for_key",
     "message_key",
