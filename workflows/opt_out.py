@@ -12,9 +12,8 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from contracts.workflows import OPT_OUT
-
     from contracts.memo import OPT_OUT_CHANNELS
+    from contracts.workflows import OPT_OUT
     from leads.models import Channel
 
 
