@@ -4,7 +4,8 @@ Each webhook is verified first (api/signatures.py). Then the message is routed t
 without a lookup table: Twilio's status callback and SendGrid's events carry the message key we
 sent with the message; a reply is routed by its `reply+<token>` address or by the keyed hash
 of the sender's address (the workflow publishes those as `ContactKeys`). What a message means
-(STOP, an out-of-office, a bounce) is decided in `leads/inbound.py`.
+(STOP, an out-of-office, a bounce) is decided in `leads/` (`keywords.py`, `auto_reply.py`,
+`twilio_callbacks.py`, `sendgrid_events.py`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from api.errors import ApiError
 from api.metrics import ApiMetrics
 from api.openapi import ERRORS, form_schema
 from api.signatures import verify_basic_auth, verify_sendgrid_event, verify_twilio
+from leads.attachments import with_attachments
+from leads.auto_reply import auto_reply
 from leads.config import Config, Dealer
 from leads.contact import analyse_phone, normalise_email
 from leads.identity import (
@@ -44,15 +47,7 @@ from leads.identity import (
     lead_dealer,
     parse_message_key,
 )
-from leads.inbound import (
-    Keyword,
-    auto_reply,
-    opt_keyword,
-    sendgrid_event_action,
-    twilio_failure_permanent,
-    twilio_status,
-    with_attachments,
-)
+from leads.keywords import Keyword, opt_keyword
 from leads.models import (
     AutoReplied,
     Channel,
@@ -66,6 +61,8 @@ from leads.models import (
     OptedIn,
     OptedOut,
 )
+from leads.sendgrid_events import sendgrid_event_action
+from leads.twilio_callbacks import twilio_failure_permanent, twilio_status
 from workflows.lead_follow_up import LeadFollowUp
 
 router = APIRouter(prefix="/v1/inbound", tags=["providers"])

@@ -19,9 +19,10 @@ from api.metrics import ADF, JSON
 from api.openapi import ERRORS, body_schema
 from api.signatures import verify_standard_webhook
 from leads.adf import AdfError, parse_adf
+from leads.attachments import with_attachments
 from leads.config import Dealer
 from leads.identity import address_key, lead_dealer
-from leads.inbound import Keyword, opt_keyword, with_attachments
+from leads.keywords import Keyword, opt_keyword
 from leads.models import Channel, CustomerReplied, IntakeResult, Lead, OptedIn, OptedOut
 from workflows.lead_follow_up import LeadFollowUp
 
