@@ -45,8 +45,9 @@ from pathlib import Path
 from typing import TextIO
 
 from codec import DEV_KEY_FILE, new_key
+from config_file import load_config
 from contracts import search_attributes as sa
-from leads.config import ConfigError, load_config
+from leads.config import ConfigError
 from processes import (
     Part,
     Relay,

@@ -26,10 +26,11 @@ from pydantic import ValidationError
 
 from client import connect, start_lead
 from codec import CodecKeyError
+from config_file import load_config
 from demo.dealer import DEMO_DEALER
 from demo.month import DEFAULT_LEADS, MAX_LEADS
 from leads.adf import AdfError, parse_adf
-from leads.config import ConfigError, Dealer, load_config
+from leads.config import ConfigError, Dealer
 from leads.models import EDGE, Lead
 
 

@@ -32,7 +32,8 @@ from activities.senders import Senders
 from activities.sending import SendingActivities
 from client import connect, register_search_attributes, search_attribute_registrations
 from codec import CodecKeyError
-from leads.config import Config, ConfigError, load_config
+from config_file import load_config
+from leads.config import Config, ConfigError
 from logs import ActivityLogContext, configure_logging, core_logging
 from results.store import ResultsStore
 from workflows.erasure import Erasure

@@ -10,7 +10,8 @@ from temporalio.runtime import Runtime, TelemetryConfig
 
 from api.app import create_app
 from codec import CodecKeyError, Keyring
-from leads.config import ConfigError, load_config
+from config_file import load_config
+from leads.config import ConfigError
 from logs import configure_logging, core_logging
 
 

@@ -26,7 +26,7 @@ from api import (
 from api import inbound as inbound_routes
 from api.access_log import AccessLog, route_templates
 from api.deps import InboundSecrets
-from api.engine import Engine
+from api.temporal_calls import Engine
 from client import connect
 from codec import EncryptionCodec, Keyring
 from leads.config import Config

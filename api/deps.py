@@ -14,9 +14,9 @@ import structlog
 from fastapi import Depends, Path, Request
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.engine import Engine
 from api.errors import ApiError
 from api.metrics import ApiMetrics
+from api.temporal_calls import Engine
 from leads.config import Config, Dealer
 from results.store import ResultsStore
 

@@ -6,7 +6,7 @@ and one after it completed starts it again (nothing left to delete: success). Wh
 answers: the result within `ERASURE_DEADLINE` (204), or the workflow's id while it goes on
 (202: it retries each step until it succeeds, and an operator sees a step that keeps failing
 as its pending activity in the Temporal UI); Temporal unreachable, 503 as everywhere
-(api/engine.py, `guarded`).
+(api/temporal_calls.py, `guarded`).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 
-from api.engine import RPC_TIMEOUT, guarded
 from api.errors import ApiError
+from api.temporal_calls import RPC_TIMEOUT, guarded
 from contracts import search_attributes as sa
 from contracts.erasure import ERASURE_WORKFLOW, ErasureRequest, ErasureResult
 from leads.config import Config, Dealer

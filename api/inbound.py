@@ -3,8 +3,9 @@
 Each webhook is verified first (api/signatures.py). Then the message is routed to its lead
 without a lookup table: Twilio's status callback and SendGrid's events carry the message key we
 sent with the message; a reply is routed by its `reply+<token>` address or by the keyed hash
-of the sender's address (the workflow publishes those as `ContactKeys`). What a message means
-(STOP, an out-of-office, a bounce) is decided in `leads/inbound.py`.
+of the sender's address (the workflow publishes those as `ContactKeys`; api/reply_routing.py).
+What a message means (STOP, an out-of-office, a bounce) is decided in `leads/` (`keywords.py`,
+`auto_reply.py`, `twilio_callbacks.py`, `sendgrid_events.py`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import structlog
 from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel
 
+from api import reply_routing
 from api.bodies import (
     EVENTS_LIMIT,
     FORM_LIMIT,
@@ -30,11 +32,13 @@ from api.bodies import (
     text_fields,
 )
 from api.deps import ConfigDep, EngineDep, MetricsDep, SecretsDep
-from api.engine import Engine
 from api.errors import ApiError
 from api.metrics import ApiMetrics
 from api.openapi import ERRORS, form_schema
 from api.signatures import verify_basic_auth, verify_sendgrid_event, verify_twilio
+from api.temporal_calls import Engine
+from leads.attachments import with_attachments
+from leads.auto_reply import auto_reply
 from leads.config import Config, Dealer
 from leads.contact import analyse_phone, normalise_email
 from leads.identity import (
@@ -44,15 +48,7 @@ from leads.identity import (
     lead_dealer,
     parse_message_key,
 )
-from leads.inbound import (
-    Keyword,
-    auto_reply,
-    opt_keyword,
-    sendgrid_event_action,
-    twilio_failure_permanent,
-    twilio_status,
-    with_attachments,
-)
+from leads.keywords import Keyword, opt_keyword
 from leads.models import (
     AutoReplied,
     Channel,
@@ -66,6 +62,8 @@ from leads.models import (
     OptedIn,
     OptedOut,
 )
+from leads.sendgrid_events import sendgrid_event_action
+from leads.twilio_callbacks import twilio_failure_permanent, twilio_status
 from workflows.lead_follow_up import LeadFollowUp
 
 router = APIRouter(prefix="/v1/inbound", tags=["providers"])
@@ -124,10 +122,12 @@ async def reply_or_new_lead(
     ended), it starts a new one already engaged — a reply task, no automatic cadence; from
     someone new it is a lead of its own (rule 1). Either counts as a lead accepted through
     the reply's channel."""
-    lead_id = await engine.deliver(dealer, keys, LeadFollowUp.customer_replied, reply, first=direct)
+    lead_id = await reply_routing.deliver(
+        engine, dealer, keys, LeadFollowUp.customer_replied, reply, first=direct
+    )
     if lead_id is not None:
         return Received(status="delivered", lead_id=lead_id)
-    returning = direct is not None or await engine.known(dealer, keys)
+    returning = direct is not None or await reply_routing.known(engine, dealer, keys)
     started = await engine.start(dealer, new_lead, reply=reply if returning else None)
     metrics.lead_accepted(dealer.id, reply.channel.value, new_lead.kind, started)
     return Received(status="new_lead", lead_id=started.lead_id)
@@ -187,10 +187,10 @@ async def twilio_message(
     keyword = None if media else opt_keyword(text)
     if keyword is Keyword.STOP:  # the number's every conversation, not just one
         stop = OptedOut(channel=channel, event_id=event_id, text=text)
-        await engine.deliver_all(dealer, keys, LeadFollowUp.opted_out, stop)
+        await reply_routing.deliver_all(engine, dealer, keys, LeadFollowUp.opted_out, stop)
     elif keyword is Keyword.START:
         start = OptedIn(channel=channel, event_id=event_id, text=text)
-        await engine.deliver_all(dealer, keys, LeadFollowUp.opted_in, start)
+        await reply_routing.deliver_all(engine, dealer, keys, LeadFollowUp.opted_in, start)
     else:
         now = datetime.now(UTC)
         await reply_or_new_lead(
@@ -359,8 +359,8 @@ async def sendgrid_parse(
             subject=shown_subject,
             text=text or None,
         )
-        lead_id = await engine.deliver(
-            dealer, keys, LeadFollowUp.auto_replied, signal, first=direct
+        lead_id = await reply_routing.deliver(
+            engine, dealer, keys, LeadFollowUp.auto_replied, signal, first=direct
         )
         # An out-of-office of nobody we write to is not a lead.
         return Received(status="delivered" if lead_id else "ignored", lead_id=lead_id)

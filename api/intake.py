@@ -11,17 +11,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
+from api import reply_routing
 from api.bodies import INTAKE_LIMIT, parse_json, read_body
 from api.deps import DealerDep, EngineDep, MetricsDep
-from api.engine import Engine
 from api.errors import ApiError
 from api.metrics import ADF, JSON
 from api.openapi import ERRORS, body_schema
 from api.signatures import verify_standard_webhook
+from api.temporal_calls import Engine
 from leads.adf import AdfError, parse_adf
+from leads.attachments import with_attachments
 from leads.config import Dealer
 from leads.identity import address_key, lead_dealer
-from leads.inbound import Keyword, opt_keyword, with_attachments
+from leads.keywords import Keyword, opt_keyword
 from leads.models import Channel, CustomerReplied, IntakeResult, Lead, OptedIn, OptedOut
 from workflows.lead_follow_up import LeadFollowUp
 
@@ -198,10 +200,10 @@ async def chat_lead(
     assert reply.external_id is not None
     if reply.source:
         key = address_key(dealer.webhook_secret, "ext", f"{reply.source}:{reply.external_id}")
-        return await engine.deliver(dealer, [key], signal, arg)
+        return await reply_routing.deliver(engine, dealer, [key], signal, arg)
     # Without the portal an id could name two leads: refuse rather than guess.
     key = address_key(dealer.webhook_secret, "extid", reply.external_id)
-    found = await engine.find(dealer, [key])
+    found = await reply_routing.find(engine, dealer, [key])
     if len(found) > 1:
         raise ApiError(409, "ambiguous", "several leads have this external_id: give source")
     if found and await engine.signal(found[0], signal, arg):

@@ -16,11 +16,11 @@ from pydantic import BaseModel, model_validator
 
 from api.bodies import json_body
 from api.deps import ConfigDep, EngineDep
-from api.engine import Engine
 from api.erasure import ERASURE_DEADLINE, erase
 from api.errors import ApiError
 from api.openapi import ERRORS, body_schema
 from api.signatures import salesperson_for
+from api.temporal_calls import Engine
 from leads.config import Dealer, Salesperson
 from leads.identity import erasure_id, lead_dealer
 from leads.models import (

@@ -101,7 +101,7 @@ from activities.providers.outbox import OutboxProvider
 from activities.senders import Senders
 from client import data_converter, register_search_attributes, start_lead
 from codec import Keyring, parse_key
-from leads.config import load_config
+from config_file import load_config
 from leads.models import LeadStatus
 from results.store import ResultsStore
 from worker import SANDBOX_SETTING, build_worker, sandbox_wanted

@@ -39,8 +39,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from client import data_converter, start_lead
 from codec import Keyring, new_key, parse_key
+from config_file import load_config
 from contracts import search_attributes as sa
-from leads.config import Config, Dealer, load_config
+from leads.config import Config, Dealer
 from leads.models import Channel, Customer, Lead, LeadKind, Vehicle
 from processes import cli, free_port, spawn, stop_together
 

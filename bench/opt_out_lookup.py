@@ -19,8 +19,8 @@ from pathlib import Path
 from harness import dev_server
 
 from activities.dealers import DealerActivities
+from config_file import load_config
 from contracts.activities import ContactKeysRequest
-from leads.config import load_config
 from leads.identity import opt_out_id
 from leads.models import Channel
 from workflows.opt_out import OptOut

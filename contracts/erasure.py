@@ -14,7 +14,7 @@ from contracts.workflows import ERASURE
 from leads.models import Channel, Payload
 
 # The termination reason of an erasure: reads recognise an erased run by it and answer 404
-# while Temporal removes the history (api/engine.py, `_erased`).
+# while Temporal removes the history (api/temporal_calls.py, `_erased`).
 ERASED = "erased"
 ERASURE_WORKFLOW = ERASURE
 

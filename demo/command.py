@@ -21,11 +21,12 @@ from temporalio.runtime import Runtime, TelemetryConfig
 from activities.senders import Senders, outbox_from_env
 from client import connect
 from codec import CodecKeyError
+from config_file import load_config
 from demo.dealer import DEMO_DEALER, demo_config
 from demo.month import month
 from demo.player import play_month
 from devstack import LOCK_FILE, Settings, child_env, shown
-from leads.config import ConfigError, load_config
+from leads.config import ConfigError
 from logs import configure_logging, core_logging
 from results.store import ResultsStore
 

@@ -1,4 +1,5 @@
-"""blanco.toml → typed, validated settings (docs/operating.md, "The configuration file").
+"""blanco.toml's contents → typed, validated settings (docs/operating.md, "The configuration
+file"); reading the file and BLANCO_CONFIG is `config_file.load_config`'s.
 
 A bad file stops start-up with one message per problem, each naming the key, e.g.
 ``blanco.toml: dealers[0].cadence[2]: '4x' is not a duration (use 30s, 10m, 4h, 2d or ISO 8601)``.
@@ -8,11 +9,8 @@ from __future__ import annotations
 
 import base64
 import itertools
-import os
 import re
-import tomllib
 from datetime import date, time, timedelta
-from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -345,15 +343,3 @@ def parse_config(data: dict[str, Any], origin: str = "blanco.toml") -> Config:
             message = problem["msg"].removeprefix("Value error, ")
             lines.append(f"{origin}: {_location(problem['loc'])}: {message}")
         raise ConfigError("\n".join(dict.fromkeys(lines))) from None
-
-
-def load_config(path: str | Path | None = None) -> Config:
-    """Read BLANCO_CONFIG (default blanco.toml); raise ConfigError naming every bad key."""
-    path = Path(path or os.environ.get("BLANCO_CONFIG", "blanco.toml"))
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file (set BLANCO_CONFIG)") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: not valid TOML: {error}") from None
-    return parse_config(data, origin=str(path))

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
+from leads.auto_reply import AUTO_REPLY_DEFAULT_POSTPONE
 from leads.cadence import touch_due, unreachable_at
 from leads.config import DealerPlan
 from leads.contact import (
@@ -24,8 +25,8 @@ from leads.contact import (
     channel_for_touch,
     normalise_email,
 )
+from leads.delivery_status import advance
 from leads.identity import contact_identifiers
-from leads.inbound import AUTO_REPLY_DEFAULT_POSTPONE, advance
 from leads.models import (
     PHONE_NUMBER_CHANNELS,
     WRITTEN_CHANNELS,

@@ -124,7 +124,7 @@ class TaskStatus(StrEnum):
 
 class DeliveryStatus(StrEnum):
     """Where a sent message is, as the provider reports it. Reports can arrive out of order;
-    `leads.inbound.advance` keeps a message from moving backwards."""
+    `leads.delivery_status.advance` keeps a message from moving backwards."""
 
     QUEUED = "queued"
     SENT = "sent"

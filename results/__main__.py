@@ -19,7 +19,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from client import connect
 from codec import CodecKeyError
-from leads.config import ConfigError, load_config
+from config_file import load_config
+from leads.config import ConfigError
 from results.backfill import Backfilled, backfill
 from results.store import ResultsStore
 

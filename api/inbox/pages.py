@@ -17,7 +17,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request, Response
 
 from api.deps import ConfigDep, EngineDep
-from api.engine import Engine
 from api.errors import ApiError
 from api.inbox import csrf, forms, sign_in, views
 from api.inbox.rendering import (
@@ -42,6 +41,7 @@ from api.inbox.sessions import (
 )
 from api.inbox.sign_ins import LinkRefused, TooManyLinks
 from api.salespeople import manager, own_lead, own_task, seen_by
+from api.temporal_calls import Engine
 from leads.config import Config
 from leads.identity import task_lead
 from leads.models import (

@@ -1,6 +1,6 @@
 """The API's calls of the `SignIn` workflow (workflows/sign_in.py), each under the engine's
-deadline and error mapping (`api.engine.guarded`: Temporal down → 503, throttled → 429).
-Only hashes are sent: the tokens and session ids stay with the browser."""
+deadline and error mapping (`api.temporal_calls.guarded`: Temporal down → 503, throttled →
+429). Only hashes are sent: the tokens and session ids stay with the browser."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from temporalio.client import (
 from temporalio.common import QueryRejectCondition, WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 
-from api.engine import RPC_TIMEOUT, NotRunning, guarded
+from api.temporal_calls import RPC_TIMEOUT, NotRunning, guarded
 from workflows.sign_in import (
     TOO_MANY_LINKS,
     IssueLink,

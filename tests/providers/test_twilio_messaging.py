@@ -13,8 +13,8 @@ import pytest
 from activities.providers.base import OutboundMessage, PermanentDeliveryError, ProviderRejected
 from activities.providers.twilio_messaging import TwilioMessaging, TwilioUnavailable
 from leads.identity import MessageKey, message_key, parse_message_key, person_message_key
-from leads.inbound import twilio_failure_permanent
 from leads.models import Channel
+from leads.twilio_callbacks import twilio_failure_permanent
 from leads.twilio_errors import TWILIO_ERRORS, Verdict
 from tests.fakes.fixtures import fake_twilio
 from tests.fakes.twilio import FakeTwilio

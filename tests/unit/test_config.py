@@ -9,14 +9,8 @@ from typing import Any
 
 import pytest
 
-from leads.config import (
-    Config,
-    ConfigError,
-    load_config,
-    parse_config,
-    parse_days,
-    parse_duration,
-)
+from config_file import load_config
+from leads.config import Config, ConfigError, parse_config, parse_days, parse_duration
 
 ROOT = Path(__file__).resolve().parents[2]
 MON, TUE, WED, THU, FRI, SAT, SUN = range(7)

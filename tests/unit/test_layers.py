@@ -27,6 +27,7 @@ PROJECT = {
     "tests",
     "client",
     "codec",
+    "config_file",
     "worker",
     "starter",
     "devstack",

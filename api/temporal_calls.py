@@ -1,15 +1,16 @@
-"""Everything the API asks of Temporal, each call with a deadline and its failures mapped to
-HTTP answers: Temporal down or slow → 503, throttled → 429, no such workflow → 404, an update
-refused by the workflow's validator → 409 with the workflow's reason.
+"""Everything the API asks of Temporal about one lead or task, each call with a deadline and
+its failures mapped to HTTP answers: Temporal down or slow → 503, throttled → 429, no such
+workflow → 404, an update refused by the workflow's validator → 409 with the workflow's
+reason. `guarded` is that mapping, for every other Temporal call the API makes too.
 
-The API keeps no state: a lead is found by its id, or by the keyed hashes of the customer's
-addresses that the workflow publishes as the `ContactKeys` search attribute.
+The API keeps no state: a lead is found by its id (or by its customer's contact keys,
+`api.reply_routing`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -29,11 +30,11 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError
-from client import running_leads, start_lead
+from client import start_lead
 from contracts import memo
 from contracts.erasure import ERASED
 from leads.config import Config, Dealer
-from leads.identity import lead_id_for_key, task_lead
+from leads.identity import task_lead
 from leads.models import (
     CustomerReplied,
     IntakeResult,
@@ -55,9 +56,6 @@ TASK_START_DEADLINE = 5.0  # seconds a claim waits for a task its lead is starti
 # The whole of one call, its retries included (an update waits for a worker to run it).
 DEADLINE = 10.0
 TASK_LIST_LIMIT = 200
-# Visibility trails a workflow's start by a moment (more on Elasticsearch): a reply right after
-# its lead arrived is looked for again within this window before it counts as a new lead.
-VISIBILITY_SETTLE = 2.0
 
 
 class NotRunning(Exception):
@@ -105,6 +103,8 @@ def _rpc_error(error: RPCError, what: str) -> Exception:
 
 
 class Engine:
+    """The API's gateway to Temporal: one client, the dealers of one configuration."""
+
     def __init__(self, client: Client, config: Config) -> None:
         self.client = client
         self.config = config
@@ -206,65 +206,6 @@ class Engine:
             events[0].HasField("workflow_execution_terminated_event_attributes")
             and events[0].workflow_execution_terminated_event_attributes.reason == ERASED
         )
-
-    async def find(
-        self,
-        dealer: Dealer,
-        keys: Sequence[str],
-        settle: float = VISIBILITY_SETTLE,
-        running: bool = True,
-    ) -> list[str]:
-        """Leads of `dealer` whose ContactKeys include any of `keys`, newest first (running
-        ones, or with `running=False` ended ones too)."""
-        loop = asyncio.get_running_loop()
-        give_up = loop.time() + settle
-        while True:
-            found = await guarded(
-                running_leads(
-                    self.client, dealer.id, list(keys), rpc_timeout=RPC_TIMEOUT, running=running
-                ),
-                "find lead",
-            )
-            if found or loop.time() >= give_up:
-                return found
-            await asyncio.sleep(0.1)
-
-    async def deliver(
-        self,
-        dealer: Dealer,
-        keys: Sequence[str],
-        signal: Callable[..., Any],
-        arg: Any,
-        first: str | None = None,
-    ) -> str | None:
-        """Signal the customer's running lead: `first` (a lead a reply token names), then the
-        lead whose id is a key itself (the common case, and strongly consistent), then a
-        visibility search. None: no lead runs."""
-        direct = [first] if first else []
-        for lead_id in [*direct, *(lead_id_for_key(dealer.id, key) for key in keys)]:
-            if await self.signal(lead_id, signal, arg):
-                return lead_id
-        for lead_id in await self.find(dealer, keys):
-            if await self.signal(lead_id, signal, arg):
-                return lead_id
-        return None
-
-    async def deliver_all(
-        self, dealer: Dealer, keys: Sequence[str], signal: Callable[..., Any], arg: Any
-    ) -> list[str]:
-        """Signal every running lead of the customer (an opt-out concerns the address, whichever
-        conversation it appears in)."""
-        candidates = [lead_id_for_key(dealer.id, key) for key in keys]
-        candidates += await self.find(dealer, keys)
-        return [
-            lead_id
-            for lead_id in dict.fromkeys(candidates)
-            if await self.signal(lead_id, signal, arg)
-        ]
-
-    async def known(self, dealer: Dealer, keys: Sequence[str]) -> bool:
-        """Did the dealer ever have a conversation with this customer?"""
-        return bool(await self.find(dealer, keys, settle=0, running=False))
 
     # --- tasks ----------------------------------------------------------------------------
 
