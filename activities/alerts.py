@@ -15,18 +15,18 @@ from urllib.parse import quote
 import structlog
 from temporalio import activity
 
-from activities.providers.base import (
-    OutboundMessage,
-    PermanentDeliveryError,
-    Provider,
-    ProviderRejected,
-)
 from activities.senders import Senders
 from contracts import activities as names
 from contracts.activities import AlertRequest, AlertResult, AlertStage
 from leads.config import Config, Dealer, Salesperson
 from leads.identity import alert_key
 from leads.models import Channel
+from providers.base import (
+    OutboundMessage,
+    PermanentDeliveryError,
+    Provider,
+    ProviderRejected,
+)
 
 log = structlog.get_logger(__name__)
 

@@ -18,7 +18,6 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.providers.outbox import OutboxProvider
 from activities.results import ResultsActivities
 from contracts import search_attributes as sa
 from contracts.erasure import (
@@ -44,6 +43,7 @@ from leads.config import Config, Dealer
 from leads.identity import opt_out_entries, opt_out_id
 from leads.models import Channel, Customer, LeadState
 from leads.timeline import opened_task_kind
+from providers.outbox import OutboxProvider
 
 RPC_TIMEOUT = timedelta(seconds=5)  # each Temporal call; an attempt of a step has a minute
 STATE_QUERY = "state"  # LeadFollowUp's query of the lead's state

@@ -13,12 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from activities.providers.base import Provider
-from activities.providers.outbox import OutboxProvider
-from activities.providers.platform_chat import PlatformChat
-from activities.providers.sendgrid_email import SendGridEmail
-from activities.providers.twilio_messaging import TwilioMessaging
 from leads.models import Channel
+from providers.base import Provider
+from providers.outbox import OutboxProvider
+from providers.platform_chat import PlatformChat
+from providers.sendgrid.mail import SendGridEmail
+from providers.twilio.messaging import TwilioMessaging
 
 DEFAULT_OUTBOX = ".data/outbox.jsonl"
 PROVIDER_TIMEOUT = 10.0  # seconds; a hung provider is a retry, never a stuck worker

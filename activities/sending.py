@@ -19,7 +19,6 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.providers.base import OutboundMessage, PermanentDeliveryError, ProviderRejected
 from activities.senders import Senders
 from contracts import activities as names
 from contracts.activities import MessageRequest, SendRequest, SendResult, TouchAttempt
@@ -37,6 +36,7 @@ from leads.messages import (
 )
 from leads.milestones import answered_at
 from leads.models import Channel, LeadKind, Stage
+from providers.base import OutboundMessage, PermanentDeliveryError, ProviderRejected
 
 # On the worker's Prometheus endpoint, through the SDK's activity meter (which adds namespace,
 # task_queue and activity_type): a message a provider accepted, by dealer and channel.

@@ -4,13 +4,13 @@ Each webhook is verified first (api/signatures.py). Then the message is routed t
 without a lookup table: Twilio's status callback and SendGrid's events carry the message key we
 sent with the message; a reply is routed by its `reply+<token>` address or by the keyed hash
 of the sender's address (the workflow publishes those as `ContactKeys`; api/reply_routing.py).
-What a message means (STOP, an out-of-office, a bounce) is decided in `leads/` (`keywords.py`,
-`auto_reply.py`, `twilio_callbacks.py`, `sendgrid_events.py`).
+What a message means (STOP, an out-of-office) is decided in `leads/` (`keywords.py`,
+`auto_reply.py`); what a provider's form or report says, in its package (`providers/twilio/`,
+`providers/sendgrid/`).
 """
 
 from __future__ import annotations
 
-import email.utils
 import json
 from datetime import UTC, datetime, time
 from email.parser import HeaderParser
@@ -62,8 +62,10 @@ from leads.models import (
     OptedIn,
     OptedOut,
 )
-from leads.sendgrid_events import sendgrid_event_action
-from leads.twilio_callbacks import twilio_failure_permanent, twilio_status
+from providers.sendgrid.events import sendgrid_event_action
+from providers.sendgrid.webhooks import PARSE_FIELDS, envelope, header_message_id
+from providers.twilio.callbacks import twilio_failure_permanent, twilio_status
+from providers.twilio.webhooks import TWILIO_FIELDS, twilio_media
 from workflows.lead_follow_up import LeadFollowUp
 
 router = APIRouter(prefix="/v1/inbound", tags=["providers"])
@@ -73,7 +75,6 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 WHATSAPP = "whatsapp:"
 TEXT_LIMIT = 10_000  # MessageText
 SUBJECT_LIMIT = 200  # ShortText
-MESSAGE_ID_LIMIT = 300  # MessageId
 EMAIL_LIMIT = 200  # Customer.email
 CHANNELS = frozenset(channel.value for channel in Channel)
 
@@ -135,14 +136,6 @@ async def reply_or_new_lead(
 
 # --- Twilio ------------------------------------------------------------------------------
 
-TWILIO_FIELDS = {
-    "From": "the customer's number (whatsapp:+… for WhatsApp)",
-    "To": "the dealer's number",
-    "Body": "the message text",
-    "MessageSid": "Twilio's id of the message",
-    "NumMedia": "how many attachments (MMS, WhatsApp media)",
-    "MediaContentType0": "the first attachment's media type (…1, …2 for the next)",
-}
 TwilioSignature = Annotated[str | None, Header(alias="X-Twilio-Signature", max_length=200)]
 
 
@@ -282,25 +275,7 @@ async def signal_failure(
     return await engine.signal(key.lead_id, LeadFollowUp.delivery_failed, failure)
 
 
-def twilio_media(params: dict[str, str]) -> list[str]:
-    """The media types of an MMS or WhatsApp message's attachments (`NumMedia`,
-    `MediaContentType0` …)."""
-    count = params.get("NumMedia", "0")
-    number = min(int(count), 10) if count.isdecimal() else 0  # Twilio sends at most 10
-    return [params.get(f"MediaContentType{i}", "")[:100] for i in range(number)]
-
-
 # --- SendGrid ----------------------------------------------------------------------------
-
-PARSE_FIELDS = {
-    "from": "sender",
-    "to": "recipients",
-    "subject": "",
-    "text": "plain-text body",
-    "html": "HTML body",
-    "headers": "raw headers",
-    "envelope": "JSON: SMTP envelope",
-}
 
 
 @router.post(
@@ -329,7 +304,7 @@ async def sendgrid_parse(
     verify_basic_auth(secrets.sendgrid_parse_basic_auth, authorization)
     _, form = await read_form(request, MAIL_LIMIT, part_limit=MAIL_PART_LIMIT)
     fields = text_fields(form)
-    recipients, sender = _envelope(fields)
+    recipients, sender = envelope(fields)
     routed = _route_mail(config, recipients)
     if routed is None:
         log.info("inbound_mail_ignored", reason="no dealer address among the recipients")
@@ -387,32 +362,6 @@ async def sendgrid_parse(
         ),
         direct=direct,
     )
-
-
-def header_message_id(value: str | None) -> str | None:
-    """The Message-ID header as the customer's mail client gave it (unfolded, trimmed), what
-    an answer's In-Reply-To names; None when absent or longer than a Message-ID is kept (a cut
-    one would thread nothing)."""
-    unfolded = "".join((value or "").splitlines()).strip()
-    return unfolded if 0 < len(unfolded) <= MESSAGE_ID_LIMIT else None
-
-
-def _envelope(fields: dict[str, str]) -> tuple[list[str], str]:
-    """Recipients (the SMTP envelope's and the To header's) and the sender: the From header,
-    who the customer is, else the envelope's sender (which may be a bounce address)."""
-    recipients: list[str] = []
-    sender = ""
-    try:
-        envelope = json.loads(fields.get("envelope") or "{}")
-    except ValueError:
-        envelope = {}
-    if isinstance(envelope, dict):
-        to = envelope.get("to")
-        recipients = [str(a) for a in to] if isinstance(to, list) else []
-        sender = str(envelope.get("from") or "")
-    recipients += [a for _, a in email.utils.getaddresses([fields.get("to", "")]) if a]
-    sender = email.utils.parseaddr(fields.get("from", ""))[1] or sender
-    return recipients, sender
 
 
 def _route_mail(config: Config, recipients: list[str]) -> tuple[Dealer, str | None] | None:

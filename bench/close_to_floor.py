@@ -97,12 +97,12 @@ from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, Telemetr
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.providers.outbox import OutboxProvider
 from activities.senders import Senders
 from client import data_converter, register_search_attributes, start_lead
 from codec import Keyring, parse_key
 from config_file import load_config
 from leads.models import LeadStatus
+from providers.outbox import OutboxProvider
 from results.store import ResultsStore
 from worker import SANDBOX_SETTING, build_worker, sandbox_wanted
 from workflows.lead_follow_up import LeadFollowUp

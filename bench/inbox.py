@@ -44,9 +44,6 @@ from temporalio.testing import WorkflowEnvironment  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
-from activities.providers.base import OutboundMessage  # noqa: E402
-from activities.providers.outbox import OutboxProvider  # noqa: E402
-from activities.providers.twilio_messaging import TwilioMessaging  # noqa: E402
 from activities.senders import Senders  # noqa: E402
 from api.app import create_app  # noqa: E402
 from api.deps import InboundSecrets  # noqa: E402
@@ -54,6 +51,9 @@ from client import data_converter, register_search_attributes  # noqa: E402
 from codec import Keyring, new_key, parse_key  # noqa: E402
 from leads.config import Config, parse_config  # noqa: E402
 from leads.models import Channel  # noqa: E402
+from providers.base import OutboundMessage  # noqa: E402
+from providers.outbox import OutboxProvider  # noqa: E402
+from providers.twilio.messaging import TwilioMessaging  # noqa: E402
 from tests.api.served import serve  # noqa: E402
 from tests.fakes.twilio import FakeTwilio  # noqa: E402
 from worker import build_worker  # noqa: E402

@@ -18,12 +18,12 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from activities.providers.outbox import OutboxProvider
 from activities.senders import Senders
 from api.app import create_app
 from api.inbox.sign_in import LinkDelivery
 from leads.milestones import ConversationFigures, FinalOutcome
 from leads.models import Channel, LeadKind, LeadStatus
+from providers.outbox import OutboxProvider
 from results.store import ResultsStore
 from tests.api.conftest import SendGridKeys, inbound_secrets
 from tests.api.served import serve

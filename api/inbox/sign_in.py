@@ -28,7 +28,6 @@ from pathlib import Path
 import structlog
 from fastapi import Request
 
-from activities.providers.base import OutboundMessage
 from activities.senders import Senders
 from api.inbox.sessions import Session, digest, new_session_id
 from api.inbox.sign_ins import SignIns
@@ -37,6 +36,7 @@ from api.signatures import salesperson_for
 from leads.config import Config, Dealer, Salesperson
 from leads.contact import analyse_phone, normalise_email
 from leads.models import Channel
+from providers.base import OutboundMessage
 from workflows.sign_in import LINK_LIFETIME
 
 log = structlog.get_logger("api.inbox")

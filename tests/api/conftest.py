@@ -28,12 +28,12 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from twilio.request_validator import RequestValidator
 
-from activities.providers.outbox import OutboxProvider
 from activities.senders import Senders
 from api.app import create_app
 from api.deps import InboundSecrets
 from leads.config import Config, parse_config, webhook_key
 from leads.models import LeadState
+from providers.outbox import OutboxProvider
 from tests.conftest import dealer_dict, eventually
 from worker import build_worker
 from workflows.lead_follow_up import LeadFollowUp

@@ -19,12 +19,12 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from activities.providers.outbox import OutboxProvider
 from activities.senders import Senders
 from api.app import create_app
 from api.inbox.rendering import CSP
 from api.inbox.sign_in import LinkDelivery
 from leads.config import Config
+from providers.outbox import OutboxProvider
 from tests.api.conftest import PUBLIC_BASE, TOKENS, Api, SendGridKeys, inbound_secrets
 from tests.browser.conftest import end_sign_ins, inbox_config, link_token, sign_in_links
 from worker import build_worker

@@ -14,12 +14,12 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from activities.providers.outbox import OutboxProvider
-from activities.providers.sendgrid_email import SendGridEmail
-from activities.providers.twilio_messaging import TwilioMessaging
 from activities.senders import Senders
 from api.app import create_app
 from leads.identity import reply_address
+from providers.outbox import OutboxProvider
+from providers.sendgrid.mail import SendGridEmail
+from providers.twilio.messaging import TwilioMessaging
 from tests.api.conftest import (
     PUBLIC_BASE,
     SECRET,

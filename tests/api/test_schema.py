@@ -37,11 +37,11 @@ from schemathesis.specs.openapi.schemas import OpenApiSchema
 from temporalio.testing import WorkflowEnvironment
 from twilio.request_validator import RequestValidator
 
-from activities.providers.outbox import OutboxProvider
 from activities.senders import Senders
 from api.app import create_app
 from client import connect
 from leads.identity import task_id, unsubscribe_token
+from providers.outbox import OutboxProvider
 from tests.api.conftest import (
     PARSE_AUTH,
     PUBLIC_BASE,

@@ -18,11 +18,11 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 from twilio.request_validator import RequestValidator
 
-from activities.providers.outbox import OutboxProvider
 from activities.senders import Senders
 from api.app import create_app
 from api.bodies import INTAKE_LIMIT
 from leads.config import Config
+from providers.outbox import OutboxProvider
 from tests.api.conftest import (
     PARSE_AUTH,
     PUBLIC_BASE,

@@ -30,12 +30,12 @@ from playwright.async_api import Page, expect
 from temporalio.testing import WorkflowEnvironment
 from twilio.request_validator import RequestValidator
 
-from activities.providers.outbox import OutboxProvider
-from activities.providers.twilio_messaging import TwilioMessaging
 from activities.senders import Senders
 from api.app import create_app
 from api.inbox.sign_in import LinkDelivery
 from leads.config import Config
+from providers.outbox import OutboxProvider
+from providers.twilio.messaging import TwilioMessaging
 from tests.api.conftest import (
     TOKENS,
     TWILIO_TOKEN,

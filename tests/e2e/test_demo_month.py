@@ -15,13 +15,13 @@ import pytest
 from sqlalchemy import select
 from temporalio.testing import WorkflowEnvironment
 
-from activities.providers.outbox import OutboxProvider
 from activities.senders import Senders
 from demo.dealer import TASK_QUEUE, demo_config
 from demo.month import month
 from demo.player import play_month
 from leads.contact import analyse_contact
 from leads.milestones import FinalOutcome
+from providers.outbox import OutboxProvider
 from results.store import ResultsStore
 from results.tables import conversations
 from tests.conftest import eventually, make_config

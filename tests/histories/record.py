@@ -43,7 +43,6 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.providers.outbox import OutboxProvider
 from activities.senders import Senders
 from client import register_search_attributes, start_lead
 from contracts import search_attributes as sa
@@ -66,6 +65,7 @@ from leads.models import (
     TaskState,
     TaskStatus,
 )
+from providers.outbox import OutboxProvider
 from results.store import ResultsStore
 from results.tables import conversations
 from tests.conftest import DEV_SERVER, TEST_SERVER, dealer_dict, eventually, terminate_settled

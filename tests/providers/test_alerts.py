@@ -12,14 +12,14 @@ import pytest
 from temporalio.testing import ActivityEnvironment
 
 from activities.alerts import AlertActivities, task_link
-from activities.providers.outbox import OutboxProvider
-from activities.providers.sendgrid_email import SendGridEmail
-from activities.providers.twilio_messaging import TwilioMessaging
 from activities.senders import Senders
 from api.inbound import parse_touch_key
 from contracts.activities import AlertRequest, AlertStage
 from leads.config import Config, parse_config
 from leads.models import TaskKind
+from providers.outbox import OutboxProvider
+from providers.sendgrid.mail import SendGridEmail
+from providers.twilio.messaging import TwilioMessaging
 from tests.conftest import dealer_dict, make_config
 from tests.fakes.fixtures import FAKE_SENDGRID_KEY, fake_sendgrid, fake_twilio
 from tests.fakes.sendgrid import FakeSendGrid

@@ -1,4 +1,4 @@
-"""activities.providers.outbox: docs/operating.md's line format, one line per message key (lead,
+"""providers.outbox: docs/operating.md's line format, one line per message key (lead,
 conversation, touch, channel; a salesperson's message number) however often a send is retried,
 a returning customer's new conversation written afresh, and correct appends from several
 processes at once."""
@@ -12,10 +12,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from activities.providers.base import OutboundMessage
-from activities.providers.outbox import OutboxProvider
 from leads.identity import message_key, person_message_key
 from leads.models import Channel
+from providers.base import OutboundMessage
+from providers.outbox import OutboxProvider
 
 LEAD = "lead-autohuis-test-0123456789abcdef01234567"
 RUN = "019a0000-0000-7000-8000-000000000001"  # the conversation: its first run id

@@ -1,4 +1,4 @@
-"""activities.providers.platform_chat against FakeChat: the signed JSON post (verified with the
+"""providers.platform_chat against FakeChat: the signed JSON post (verified with the
 real `standardwebhooks` library) and the error mapping."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ import json
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from activities.providers.base import OutboundMessage, PermanentDeliveryError, ProviderRejected
-from activities.providers.platform_chat import PlatformChat
 from leads.identity import message_key, person_message_key
 from leads.models import Channel
+from providers.base import OutboundMessage, PermanentDeliveryError, ProviderRejected
+from providers.platform_chat import PlatformChat
 from tests.fakes.chat import FakeChat
 from tests.fakes.fixtures import fake_chat
 

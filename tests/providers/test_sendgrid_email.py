@@ -1,4 +1,4 @@
-"""activities.providers.sendgrid_email with the real `sendgrid` client against FakeSendGrid:
+"""providers.sendgrid.mail with the real `sendgrid` client against FakeSendGrid:
 the exact v3 request, no personal data outside recipient and content, and the error mapping."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ import pytest
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 
-from activities.providers.base import OutboundMessage, PermanentDeliveryError, ProviderRejected
-from activities.providers.sendgrid_email import SendGridEmail, mail_body
 from leads.identity import message_key, parse_message_key, person_message_key
 from leads.models import Channel
+from providers.base import OutboundMessage, PermanentDeliveryError, ProviderRejected
+from providers.sendgrid.mail import SendGridEmail, mail_body
 from tests.fakes.fixtures import FAKE_SENDGRID_KEY, fake_sendgrid
 from tests.fakes.sendgrid import FakeSendGrid
 from tests.fakes.server import FakeServer, Reply

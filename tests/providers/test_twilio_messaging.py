@@ -1,4 +1,4 @@
-"""activities.providers.twilio_messaging with the real `twilio` client against FakeTwilio: the
+"""providers.twilio.messaging with the real `twilio` client against FakeTwilio: the
 exact form fields for SMS, WhatsApp and WhatsApp templates, the status callback, basic auth,
 and the error mapping."""
 
@@ -10,12 +10,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from activities.providers.base import OutboundMessage, PermanentDeliveryError, ProviderRejected
-from activities.providers.twilio_messaging import TwilioMessaging, TwilioUnavailable
 from leads.identity import MessageKey, message_key, parse_message_key, person_message_key
 from leads.models import Channel
-from leads.twilio_callbacks import twilio_failure_permanent
-from leads.twilio_errors import TWILIO_ERRORS, Verdict
+from providers.base import OutboundMessage, PermanentDeliveryError, ProviderRejected
+from providers.twilio.callbacks import twilio_failure_permanent
+from providers.twilio.errors import TWILIO_ERRORS, Verdict
+from providers.twilio.messaging import TwilioMessaging, TwilioUnavailable
 from tests.fakes.fixtures import fake_twilio
 from tests.fakes.twilio import FakeTwilio
 

@@ -18,6 +18,7 @@ ROOT = Path(__file__).parents[2]
 PROJECT = {
     "leads",
     "contracts",
+    "providers",
     "workflows",
     "activities",
     "api",
@@ -38,6 +39,7 @@ PROJECT = {
 ALLOWED = {
     "leads": {"leads"},
     "contracts": {"contracts", "leads"},
+    "providers": {"providers", "contracts", "leads"},
     "workflows": {"workflows", "contracts", "leads"},
     "activities": PROJECT
     - {"workflows", "api", "bench", "tests", "demo", "worker", "devstack", "processes"},

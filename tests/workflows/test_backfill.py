@@ -13,10 +13,10 @@ from sqlalchemy import select
 from temporalio import activity
 from temporalio.testing import WorkflowEnvironment
 
-from activities.providers.outbox import OutboxProvider
 from activities.senders import Senders
 from leads.milestones import RECORD_CONVERSATION
 from leads.models import CustomerReplied, LeadStatus, OptedOut
+from providers.outbox import OutboxProvider
 from results.backfill import backfill
 from results.store import ResultsStore
 from results.tables import conversations

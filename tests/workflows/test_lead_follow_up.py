@@ -19,8 +19,6 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.providers.outbox import OutboxProvider
-from activities.providers.twilio_messaging import TwilioMessaging
 from activities.senders import Senders
 from leads.cadence import is_holiday, is_open
 from leads.config import Config
@@ -41,6 +39,8 @@ from leads.models import (
     TaskState,
     TaskStatus,
 )
+from providers.outbox import OutboxProvider
+from providers.twilio.messaging import TwilioMessaging
 from tests.conftest import eventually, make_config, running_worker, terminate_settled
 from workflows.lead_follow_up import LeadFollowUp
 from workflows.opt_out import OptOut

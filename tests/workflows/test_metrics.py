@@ -20,7 +20,6 @@ from temporalio.runtime import Runtime
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
-from activities.providers.outbox import OutboxProvider
 from activities.senders import Senders
 from client import start_lead
 from leads.config import Config, parse_config
@@ -34,6 +33,7 @@ from leads.models import (
     Outcome,
     RecordOutcome,
 )
+from providers.outbox import OutboxProvider
 from tests.conftest import TEST_CONVERTER, dealer_dict, eventually
 from tests.ports import free_port
 from tests.prometheus import Sample, assert_nothing_personal, samples, value

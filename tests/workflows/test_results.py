@@ -23,7 +23,6 @@ from temporalio.client import WorkflowHandle, WorkflowQueryFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.dealers import DealerActivities
-from activities.providers.outbox import OutboxProvider
 from activities.results import ResultsActivities
 from activities.senders import Senders
 from activities.sending import SendingActivities
@@ -37,6 +36,7 @@ from leads.models import (
     RecordOutcome,
     TaskStatus,
 )
+from providers.outbox import OutboxProvider
 from results.store import ResultsStore
 from results.tables import conversations, tasks
 from tests.conftest import eventually, make_config

@@ -24,8 +24,8 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.providers.outbox import OutboxProvider
 from activities.senders import Senders
+from providers.outbox import OutboxProvider
 from tests.conftest import eventually, make_config, running_worker
 from workflows.sign_in import (
     LINK_REFUSED,

@@ -23,7 +23,6 @@ from temporalio import activity, workflow
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from activities.providers.outbox import OutboxProvider
 from activities.senders import Senders
 from leads.models import (
     Channel,
@@ -34,6 +33,7 @@ from leads.models import (
     LogCall,
     RecordOutcome,
 )
+from providers.outbox import OutboxProvider
 from tests.conftest import make_config
 from tests.workflows.test_lead_follow_up import Engine, engine_for
 from worker import WORKFLOWS, activities

@@ -1,6 +1,6 @@
 """What a Twilio status callback reports (rule 7 in docs/architecture.md): its
 ``MessageStatus`` as a DeliveryStatus, and whether its ``ErrorCode`` means the number can
-never receive (`leads.twilio_errors`, the table the send path reads too).
+never receive (`providers.twilio.errors`, the table the send path reads too).
 
 Pure functions: no Temporal, no network, no clock, no regexes.
 """
@@ -8,7 +8,7 @@ Pure functions: no Temporal, no network, no clock, no regexes.
 from __future__ import annotations
 
 from leads.models import DeliveryStatus
-from leads.twilio_errors import Verdict, twilio_verdict
+from providers.twilio.errors import Verdict, twilio_verdict
 
 __all__ = ["twilio_failure_permanent", "twilio_status"]
 
@@ -34,6 +34,6 @@ def twilio_status(value: str) -> DeliveryStatus | None:
 
 def twilio_failure_permanent(error_code: int | None) -> bool:
     """True when a failed/undelivered message's ``ErrorCode`` means this number can never
-    receive on this channel (`leads.twilio_errors`, the table the send path reads too);
+    receive on this channel (`providers.twilio.errors`, the table the send path reads too);
     anything else — temporary trouble, our own content or sender, no code — is False."""
     return twilio_verdict(error_code) is Verdict.ADDRESS

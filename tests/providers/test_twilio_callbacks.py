@@ -1,4 +1,4 @@
-"""leads.twilio_callbacks: a Twilio status callback's status and whether its error code
+"""providers.twilio.callbacks: a Twilio status callback's status and whether its error code
 suppresses the channel (rule 7). Tables only."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from leads.models import DeliveryStatus
-from leads.twilio_callbacks import twilio_failure_permanent, twilio_status
+from providers.twilio.callbacks import twilio_failure_permanent, twilio_status
 
 Q, S, D, R = (
     DeliveryStatus.QUEUED,

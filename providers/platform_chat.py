@@ -14,7 +14,7 @@ from math import floor
 import httpx
 from standardwebhooks import Webhook
 
-from activities.providers.base import OutboundMessage, PermanentDeliveryError, ProviderRejected
+from providers.base import OutboundMessage, PermanentDeliveryError, ProviderRejected
 
 
 class ChatUnavailable(Exception):

@@ -24,9 +24,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from activities.providers.base import OutboundMessage
 from leads.identity import message_key
 from leads.models import Channel
+from providers.base import OutboundMessage
 
 
 class OutboxProvider:

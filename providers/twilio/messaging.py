@@ -18,9 +18,9 @@ from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from activities.providers.base import OutboundMessage, PermanentDeliveryError, ProviderRejected
 from leads.models import Channel
-from leads.twilio_errors import Verdict, twilio_verdict
+from providers.base import OutboundMessage, PermanentDeliveryError, ProviderRejected
+from providers.twilio.errors import Verdict, twilio_verdict
 
 WHATSAPP = "whatsapp:"
 

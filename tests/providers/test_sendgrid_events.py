@@ -1,4 +1,4 @@
-"""leads.sendgrid_events: rule 7 (bounces, drops, spam reports and unsubscribes suppress
+"""providers.sendgrid.events: rule 7 (bounces, drops, spam reports and unsubscribes suppress
 e-mail at once) and the delivery status of an e-mail. Tables only."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from leads.models import Channel, DeliveryStatus
-from leads.sendgrid_events import EventAction, sendgrid_event_action
+from providers.sendgrid.events import EventAction, sendgrid_event_action
 
 D, R = DeliveryStatus.DELIVERED, DeliveryStatus.READ
 EMAIL = Channel.EMAIL

@@ -19,7 +19,7 @@ from typing import Any
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 
-from activities.providers.base import OutboundMessage, PermanentDeliveryError, ProviderRejected
+from providers.base import OutboundMessage, PermanentDeliveryError, ProviderRejected
 
 DEFAULT_HOST = "https://api.sendgrid.com"
 REASON_LIMIT = 120  # DeliveryFailed.reason holds 200 characters
