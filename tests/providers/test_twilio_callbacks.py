@@ -7,14 +7,7 @@ import pytest
 
 from leads.models import DeliveryStatus
 from providers.twilio.callbacks import twilio_failure_permanent, twilio_status
-
-Q, S, D, R = (
-    DeliveryStatus.QUEUED,
-    DeliveryStatus.SENT,
-    DeliveryStatus.DELIVERED,
-    DeliveryStatus.READ,
-)
-U, F = DeliveryStatus.UNDELIVERED, DeliveryStatus.FAILED
+from tests.unit.test_delivery_status import D, F, Q, R, S, U
 
 
 @pytest.mark.parametrize(
