@@ -26,7 +26,6 @@ from typing import Any
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
-from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from contracts import activities as names
@@ -86,6 +85,7 @@ with workflow.unsafe.imports_passed_through():
     from leads.task_summary import task_summaries
     from leads.timeline import EventName, task_opened
     from workflows import metrics
+    from workflows.activity_failures import ACTIVITY_FAILED, failure_cause
 
 LOAD_TIMEOUT = timedelta(seconds=10)
 SEND_ATTEMPT_TIMEOUT = timedelta(seconds=30)
@@ -140,14 +140,9 @@ def _refuse(reason: str | None) -> None:
         raise ApplicationError(reason, type=REFUSED, non_retryable=True)
 
 
-# How a failed send reaches the workflow: an activity's failure wraps its cause, a local
-# activity's non-retryable failure arrives as the ApplicationError itself.
-SEND_FAILED = (ActivityError, ApplicationError, TemporalTimeoutError)
-
-
 def _failure(error: FailureError) -> SendFailure:
     """What a failed send means (leads.send_failure), from the error that reached the lead."""
-    cause = error.cause if isinstance(error, ActivityError) else error
+    cause = failure_cause(error)
     if isinstance(cause, ApplicationError):
         return classify((cause.type, cause.message))
     return classify(None)
@@ -427,7 +422,7 @@ class LeadFollowUp:
             request.figures = figures_if_sent(c, probe, _conversation())
         try:
             sent = await self._send_touch(request, self._step_label(c, step))
-        except SEND_FAILED as error:
+        except ACTIVITY_FAILED as error:
             return None, _failure(error), None
         return sent, None, recorded_figures(request, sent)
 

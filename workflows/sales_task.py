@@ -16,8 +16,7 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, FailureError
-from temporalio.exceptions import TimeoutError as TemporalTimeoutError
+from temporalio.exceptions import ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from contracts import activities as names
@@ -32,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         TaskState,
         TaskStatus,
     )
+    from workflows.activity_failures import ACTIVITY_FAILED, failure_cause
 
 TASK_MEMO_PATCH = "task-memo"
 CLAIM_TELLS_LEAD_PATCH = "claim-tells-lead"
@@ -45,9 +45,6 @@ LEAD_CHECK_TIMEOUT = timedelta(seconds=10)
 # A check that cannot get an answer within this gives up until the next one.
 LEAD_CHECK_DEADLINE = timedelta(minutes=1)
 LEAD_ENDED_REASON = "lead ended"  # the done reason: no personal data
-# How a failed check reaches the workflow: wrapped in an ActivityError, or (a local
-# activity's non-retryable failure, its deadline) as the ApplicationError or timeout itself.
-CHECK_FAILED = (ActivityError, ApplicationError, TemporalTimeoutError)
 ALERT_TIMEOUT = timedelta(seconds=30)
 ALERT_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1)
@@ -135,9 +132,8 @@ class SalesTask:
                 summary="check on the lead",
             )
             return check
-        except CHECK_FAILED as error:
-            cause = error.cause if isinstance(error, ActivityError) else error
-            self._log("lead_check_failed", error=type(cause).__name__)
+        except ACTIVITY_FAILED as error:  # a local activity's failure, or its deadline
+            self._log("lead_check_failed", error=type(failure_cause(error)).__name__)
             return None
 
     async def _wait_unclaimed_until(self, at: datetime, summary: str) -> bool:
