@@ -23,6 +23,17 @@ from leads.milestones import figures_if_sent
 from leads.models import Channel, Touch
 
 
+def known_dealer(config: Config, dealer_id: str) -> Dealer:
+    """The dealer an activity was asked about; one the config file does not have fails the
+    activity for good (no retry can make it known)."""
+    try:
+        return config.dealer(dealer_id)
+    except KeyError:
+        raise ApplicationError(
+            f"unknown dealer {dealer_id!r}", type=UNKNOWN_DEALER, non_retryable=True
+        ) from None
+
+
 class DealerActivities:
     def __init__(
         self,
@@ -34,18 +45,10 @@ class DealerActivities:
         self._client = client  # reads the OptOut workflows an erasure left behind
         self._sending = sending  # the first answer, when the lead asks for it at opening
 
-    def _dealer(self, dealer_id: str) -> Dealer:
-        try:
-            return self._config.dealer(dealer_id)
-        except KeyError:
-            raise ApplicationError(
-                f"unknown dealer {dealer_id!r}", type=UNKNOWN_DEALER, non_retryable=True
-            ) from None
-
     @activity.defn(name=names.LOAD_DEALER_PLAN)
     async def load_dealer_plan(self, dealer_id: str) -> DealerPlan:
         return (
-            self._dealer(dealer_id)
+            known_dealer(self._config, dealer_id)
             .plan(datetime.now(UTC).date())
             .model_copy(update={"history_limit": self._config.temporal.history_limit})
         )
@@ -105,7 +108,9 @@ class DealerActivities:
     async def contact_keys(self, request: ContactKeysRequest) -> list[str]:
         """Hash the customer's identifiers with the dealer's secret, which stays out of
         workflow history."""
-        return contact_keys(self._dealer(request.dealer_id).webhook_secret, request.identifiers)
+        return contact_keys(
+            known_dealer(self._config, request.dealer_id).webhook_secret, request.identifiers
+        )
 
     @activity.defn(name=names.OPTED_OUT_CHANNELS)
     async def opted_out_channels(self, request: ContactKeysRequest) -> list[Channel]:
@@ -113,7 +118,7 @@ class DealerActivities:
         one describe per e-mail address or phone number, by keyed hash."""
         if self._client is None:
             raise ApplicationError("no Temporal client to read opt-outs with", type="Setup")
-        secret = self._dealer(request.dealer_id).webhook_secret
+        secret = known_dealer(self._config, request.dealer_id).webhook_secret
         ids = [
             opt_out_id(request.dealer_id, secret, identifier)
             for identifier in request.identifiers

@@ -15,9 +15,9 @@ from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.dealers import known_dealer
 from activities.results import ResultsActivities
 from contracts import search_attributes as sa
 from contracts.erasure import (
@@ -38,8 +38,9 @@ from contracts.erasure import (
     KeptOptOut,
     WhatSurvives,
 )
+from contracts.errors import STILL_STARTING
 from contracts.workflows import OPT_OUT
-from leads.config import Config, Dealer
+from leads.config import Config
 from leads.identity import opt_out_entries, opt_out_id
 from leads.models import Channel, Customer, LeadState
 from leads.timeline import opened_task_kind
@@ -47,10 +48,6 @@ from providers.outbox import OutboxProvider
 
 RPC_TIMEOUT = timedelta(seconds=5)  # each Temporal call; an attempt of a step has a minute
 STATE_QUERY = "state"  # LeadFollowUp's query of the lead's state
-# What LeadFollowUp's `state` query answers when, its whole history replayed, the run never
-# finished its opening: it holds no conversation, so nothing to keep (a continued run starts
-# with its predecessor's conversation, so never answers this).
-STILL_STARTING = "the lead is still starting"
 
 
 def _gone(error: RPCError) -> bool:
@@ -75,14 +72,6 @@ class ErasureActivities:
         assert self._client is not None, "erasure needs the worker's Temporal client"
         return self._client
 
-    def _dealer(self, dealer_id: str) -> Dealer:
-        try:
-            return self._config.dealer(dealer_id)
-        except KeyError:
-            raise ApplicationError(
-                f"unknown dealer {dealer_id!r}", type="UnknownDealer", non_retryable=True
-            ) from None
-
     @activity.defn(name=END_WORKFLOWS)
     async def end_workflows(self, request: EndWorkflows) -> int:
         """Terminate each, with the reason reads recognise an erased run by. Returns how many
@@ -105,7 +94,7 @@ class ErasureActivities:
         customer): the opt-outs it recorded, as `OptOut` ids (keyed hashes) and channels, and
         the tasks it opened. A run whose state cannot be read fails the step, and nothing is
         deleted: only a run that is gone, or has no state yet, holds nothing to keep."""
-        dealer = self._dealer(request.dealer_id)
+        dealer = known_dealer(self._config, request.dealer_id)
         refused: dict[str, set[Channel]] = {}
         tasks: list[str] = []
         for run_id in await self._lead_runs(request.lead_id):
@@ -155,6 +144,9 @@ class ErasureActivities:
                 return None
             raise
         except WorkflowQueryFailedError as error:
+            # Its whole history replayed, the run never finished its opening: it holds no
+            # conversation, so nothing to keep (a continued run starts with its
+            # predecessor's conversation, so never answers this).
             if STILL_STARTING in str(error):
                 return None
             raise  # a state that exists but cannot be read now: retried, nothing deleted
@@ -164,7 +156,7 @@ class ErasureActivities:
     async def keep_opt_outs(self, request: KeepOptOuts) -> int:
         """Signal-with-start `add`: a new `OptOut`, or more channels for an existing one (an
         earlier erased lead of the same customer)."""
-        dealer = self._dealer(request.dealer_id)
+        dealer = known_dealer(self._config, request.dealer_id)
         for kept in request.opt_outs:
             await self.client.start_workflow(
                 OPT_OUT,

@@ -15,3 +15,6 @@ from leads.send_failure import REJECTED as REJECTED
 REFUSED: Final = "Refused"
 # An activity asked for a dealer the config file does not have.
 UNKNOWN_DEALER: Final = "UnknownDealer"
+# What LeadFollowUp's queries answer before its opening has built the conversation (a run
+# whose whole history never got that far holds nothing of the customer): erasure reads it so.
+STILL_STARTING: Final = "the lead is still starting"

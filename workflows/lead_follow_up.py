@@ -39,7 +39,7 @@ with workflow.unsafe.imports_passed_through():
         SendRequest,
         SendResult,
     )
-    from contracts.errors import REFUSED
+    from contracts.errors import REFUSED, STILL_STARTING
     from contracts.touches import (
         opened_conversation,
         recorded_figures,
@@ -926,11 +926,11 @@ class LeadFollowUp:
         what the backfill (`python -m results backfill`) reads from runs that started, or
         closed, before the store existed."""
         if self._c is None:
-            raise ApplicationError("the lead is still starting")
+            raise ApplicationError(STILL_STARTING)
         return conversation_figures(self._c, _conversation())
 
     @workflow.query
     def state(self) -> LeadState:
         if self._c is None:
-            raise ApplicationError("the lead is still starting")
+            raise ApplicationError(STILL_STARTING)
         return self._c.state(self._next_at)
