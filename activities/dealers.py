@@ -15,12 +15,11 @@ from contracts import activities as names
 from contracts.activities import ContactKeysRequest, FirstTouch, OpenedLead, OpenRequest
 from contracts.errors import UNKNOWN_DEALER
 from contracts.memo import OPT_OUT_CHANNELS
-from contracts.touches import opened_conversation, recorded_figures, touch_request, touch_template
+from contracts.touches import opened_conversation, recorded_figures, touch_request
 from leads.config import Config, Dealer, DealerPlan
 from leads.conversation import TouchDue
 from leads.identity import contact_identifiers, contact_keys, opt_out_id
-from leads.milestones import figures_if_sent
-from leads.models import Channel, Touch
+from leads.models import Channel
 
 
 def known_dealer(config: Config, dealer_id: str) -> Dealer:
@@ -87,15 +86,7 @@ class DealerActivities:
             return None
         if step.channel is None or not step.channel.written:
             return None
-        send = touch_request(c, step, conversation, now)
-        probe = Touch(
-            number=step.number,
-            channel=step.channel,
-            at=now,
-            template=touch_template(c, step.number, step.channel),
-            sent_at=now,
-        )
-        send.figures = figures_if_sent(c, probe, conversation)
+        send = touch_request(c, step, conversation, now, figures=True)
         attempt = await self._sending.attempt(send)
         if attempt is None:
             return None

@@ -8,8 +8,8 @@ from datetime import datetime
 from contracts.activities import OpenedLead, SendRequest, SendResult
 from leads.conversation import Conversation, TouchDue
 from leads.messages import stage_for
-from leads.milestones import answered_at
-from leads.models import Channel, Lead
+from leads.milestones import answered_at, figures_if_sent
+from leads.models import Channel, Lead, Touch
 
 
 def opened_conversation(
@@ -38,10 +38,14 @@ def touch_template(c: Conversation, number: int, channel: Channel) -> str:
     return f"{c.lead.kind.value}/{stage.value}/{channel.value}"
 
 
-def touch_request(c: Conversation, step: TouchDue, conversation: str, now: datetime) -> SendRequest:
-    """What the send of a due touch needs, for the workflow's send and the opening's."""
+def touch_request(
+    c: Conversation, step: TouchDue, conversation: str, now: datetime, figures: bool = False
+) -> SendRequest:
+    """What the send of a due touch needs, for the workflow's send and the opening's.
+    `figures`: with the conversation's figures should this touch, sent now, be its first
+    answer, which the send writes to the results store (patch `results-with-send`)."""
     assert step.channel is not None
-    return SendRequest(
+    request = SendRequest(
         lead_id=c.lead_id,
         dealer_id=c.plan.dealer_id,
         conversation=conversation,
@@ -55,3 +59,10 @@ def touch_request(c: Conversation, step: TouchDue, conversation: str, now: datet
         vehicle=c.lead.vehicle.label() if c.lead.vehicle else None,
         whatsapp_window_open=c.whatsapp_window_open(now),
     )
+    if figures:
+        template = touch_template(c, step.number, step.channel)
+        sent = Touch(
+            number=step.number, channel=step.channel, at=now, template=template, sent_at=now
+        )
+        request.figures = figures_if_sent(c, sent, conversation)
+    return request

@@ -55,7 +55,6 @@ with workflow.unsafe.imports_passed_through():
     from leads.milestones import (
         ConversationFigures,
         conversation_figures,
-        figures_if_sent,
     )
     from leads.models import (
         AppointmentKind,
@@ -378,7 +377,7 @@ class LeadFollowUp:
         # The touch as it is recorded, once the send said how it went.
         template = touch_template(c, step.number, step.channel)
         done = Touch(number=step.number, channel=step.channel, at=now, template=template)
-        self._record(c, done, await self._send(c, step, done))
+        self._record(c, done, await self._send(c, step))
 
     def _record_first(self, c: Conversation, first: FirstTouch) -> None:
         """The first answer the opening sent (patch `first-answer-in-open`), recorded as the
@@ -413,13 +412,12 @@ class LeadFollowUp:
             c.results_fingerprint = recorded
         _log(c, "touch_recorded", touch=done.number, channel=done.channel, template=done.template)
 
-    async def _send(self, c: Conversation, step: TouchDue, done: Touch) -> Sent:
+    async def _send(self, c: Conversation, step: TouchDue) -> Sent:
         """The touch's send: what the provider took, or why it failed (its type, the reason,
         whether for good); and the fingerprint of the figures it wrote to the results store."""
-        request = self._send_request(c, step)
-        if self._results_with_send:
-            probe = done.model_copy(update={"sent_at": workflow.now()})
-            request.figures = figures_if_sent(c, probe, _conversation())
+        request = touch_request(
+            c, step, _conversation(), workflow.now(), figures=self._results_with_send
+        )
         try:
             sent = await self._send_touch(request, self._step_label(c, step))
         except ACTIVITY_FAILED as error:
@@ -442,9 +440,6 @@ class LeadFollowUp:
             summary=label,
         )
         return sent
-
-    def _send_request(self, c: Conversation, step: TouchDue) -> SendRequest:
-        return touch_request(c, step, _conversation(), workflow.now())
 
     async def _send_written(
         self,
